@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Payments.Api.Authentication;
+using Payments.Api.Json;
+using Payments.Api.Ledger;
+using Payments.Api.Operations;
+using Payments.Api.Payments;
+using Payments.Api.Wallets;
+
+namespace Payments.Api;
+
+public static class ApiServiceCollectionExtensions
+{
+    public static IHostApplicationBuilder AddPaymentsApi(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ApiOptions>().BindConfiguration(ApiOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.SectionName).ValidateOnStart();
+        builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
+        builder.Services.AddSingleton<LedgerQueries>();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapPaymentsGatewayApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPaymentsApi();
+        app.MapWalletsApi();
+        app.MapLedgerApi();
+        app.MapOperationsApi();
+        app.MapOpenApi();
+        return app;
+    }
+}

@@ -1,0 +1,55 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Payments.Api.Problems;
+
+namespace Payments.Api.Authentication;
+
+/// <summary>Who is calling: a merchant (sees only its own resources) or an operator.</summary>
+public sealed record Caller(string? MerchantId, bool IsOperator)
+{
+    private static readonly object ItemKey = new();
+
+    /// <summary>True when the caller may see a resource owned by <paramref name="ownerMerchantId"/>.</summary>
+    public bool CanSee(string? ownerMerchantId) => IsOperator || (MerchantId is not null && MerchantId == ownerMerchantId);
+
+    public static Caller From(HttpContext context) =>
+        context.Items[ItemKey] as Caller ?? throw new InvalidOperationException("The route has no API key filter.");
+
+    /// <summary>Requires a valid bearer key (401) and, when <paramref name="operatorOnly"/>, an operator's (403).</summary>
+    public static EndpointFilterDelegate Filter(EndpointFilterFactoryContext _, EndpointFilterDelegate next, bool operatorOnly) => async invocation =>
+    {
+        var context = invocation.HttpContext;
+        var keys = context.RequestServices.GetRequiredService<IOptions<ApiKeyOptions>>().Value.EffectiveKeys;
+        var header = context.Request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        var presented = header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
+        var match = presented is null ? null : keys.FirstOrDefault(key => FixedTimeEquals(key.Key, presented));
+        if (match is null)
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            return ApiProblem.Unauthorized();
+        }
+
+        if (operatorOnly && match.Role != ApiKeyRole.Operator)
+        {
+            return ApiProblem.Forbidden();
+        }
+
+        context.Items[ItemKey] = new Caller(match.MerchantId, match.Role == ApiKeyRole.Operator);
+        return await next(invocation);
+    };
+
+    private static bool FixedTimeEquals(string expected, string presented) =>
+        CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(presented));
+}
+
+public static class CallerEndpointExtensions
+{
+    public static TBuilder RequireApiKey<TBuilder>(this TBuilder builder, bool operatorOnly = false)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilterFactory((context, next) => Caller.Filter(context, next, operatorOnly));
+}

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Payments.Api.Authentication;
+using Payments.Api.Json;
+using Payments.Api.Problems;
+using Payments.Core.Idempotency;
+
+namespace Payments.Api.Idempotency;
+
+/// <summary>An answer a POST handler gives: a status and a body, to be stored under the Idempotency-Key.</summary>
+public sealed record PostOutcome(int StatusCode, object Body, string? Location = null)
+{
+    public static PostOutcome Problem(ProblemHttpResult problem) => new(problem.StatusCode, problem.ProblemDetails);
+}
+
+/// <summary>
+/// The IETF Idempotency-Key flow for a POST: same key and request replays the stored answer, same key and
+/// another request is 422, a key whose request is still running is 409 with Retry-After.
+/// </summary>
+public static class IdempotentPost
+{
+    public const string HeaderName = "Idempotency-Key";
+
+    /// <summary>400 when the header is missing or malformed; null when it is usable.</summary>
+    public static ProblemHttpResult? CheckKey(HttpContext context, out string key)
+    {
+        key = context.Request.Headers[HeaderName].ToString();
+        if (key.Length == 0)
+        {
+            return ApiProblem.Create(StatusCodes.Status400BadRequest, "idempotency_key_missing", "Idempotency-Key required",
+                "Every POST needs an Idempotency-Key header.");
+        }
+
+        if (key.Length > IdempotencyKeys.LengthMax || key.Any(char.IsControl))
+        {
+            return ApiProblem.Create(StatusCodes.Status400BadRequest, "idempotency_key_invalid", "Invalid Idempotency-Key",
+                $"An Idempotency-Key is 1-{IdempotencyKeys.LengthMax} printable characters.");
+        }
+
+        return null;
+    }
+
+    public static async Task<IResult> ExecuteAsync(
+        HttpContext context,
+        IGrainFactory grains,
+        Caller caller,
+        string key,
+        byte[] body,
+        TimeSpan lockTimeout,
+        Func<Task<PostOutcome>> handle)
+    {
+        var fingerprint = Fingerprint(context.Request, body);
+        var keyGrain = grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey(caller.MerchantId ?? "operator", key));
+        var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout));
+        switch (begun.Outcome)
+        {
+            case BeginRequestOutcome.Completed:
+                return new StoredJsonResult(begun.Response!, replayed: true);
+            case BeginRequestOutcome.FingerprintMismatch:
+                return ApiProblem.Create(StatusCodes.Status422UnprocessableEntity, "idempotency_key_reused", "Idempotency-Key reused",
+                    "This Idempotency-Key was used with a different request.");
+            case BeginRequestOutcome.InProgress:
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(begun.RetryAfter!.Value.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return ApiProblem.Create(StatusCodes.Status409Conflict, "idempotency_key_in_use", "Request in progress",
+                    "A request with this Idempotency-Key is still being processed; retry later.");
+            case BeginRequestOutcome.Started:
+                break;
+            default:
+                throw new InvalidOperationException($"Unexpected idempotency outcome {begun.Outcome}.");
+        }
+
+        PostOutcome outcome;
+        try
+        {
+            outcome = await handle();
+        }
+        catch
+        {
+            // Nothing worth replaying: free the key so the client may retry (business ids prevent a double charge).
+            await keyGrain.AbandonAsync(fingerprint);
+            throw;
+        }
+
+        var contentType = outcome.Body is ProblemDetails ? "application/problem+json" : "application/json; charset=utf-8";
+        var stored = new StoredResponse(outcome.StatusCode, contentType, JsonSerializer.SerializeToUtf8Bytes(outcome.Body, outcome.Body.GetType(), ApiJson.Options), outcome.Location);
+        await keyGrain.CompleteAsync(new CompleteRequest(fingerprint, stored));
+        return new StoredJsonResult(stored, replayed: false);
+    }
+
+    private static string Fingerprint(HttpRequest request, byte[] body)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method}\n{request.Path}\n"));
+        hash.AppendData(body);
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+}

@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Payments.Api.Authentication;
+using Payments.Api.Problems;
+using Payments.Core.Ids;
+using Payments.Core.Money;
+
+namespace Payments.Api.Ledger;
+
+public sealed record LedgerBalanceResponse(string Currency, string Debits, string Credits, string Net);
+
+public sealed record AccountBalanceResponse(string Account, IReadOnlyList<LedgerBalanceResponse> Balances);
+
+public sealed record LedgerEntryResponse(string Account, string Direction, string Amount, string Currency);
+
+public sealed record LedgerTransactionResponse(string TransactionId, string ExternalId, string Kind, DateTime CreatedAt, IReadOnlyList<LedgerEntryResponse> Entries);
+
+public sealed record LedgerTransactionsResponse(IReadOnlyList<LedgerTransactionResponse> Transactions);
+
+public static class LedgerApi
+{
+    private const int AccountLengthMax = 200;
+
+    public static IEndpointRouteBuilder MapLedgerApi(this IEndpointRouteBuilder app)
+    {
+        var ledger = app.MapGroup("/v1/ledger").WithTags("Ledger").RequireApiKey(operatorOnly: true);
+        ledger.MapGet("/accounts/{account}/balance", GetBalanceAsync)
+            .WithName("GetLedgerAccountBalance")
+            .WithSummary("Debits, credits and net (debits - credits) of one ledger account per currency.");
+        ledger.MapGet("/transactions", GetTransactionsAsync)
+            .WithName("GetLedgerTransactions")
+            .WithSummary("The double-entry transactions that carry a payment order's reference.");
+        return app;
+    }
+
+    internal static async Task<Results<Ok<AccountBalanceResponse>, ProblemHttpResult>> GetBalanceAsync(string account, LedgerQueries ledger, CancellationToken cancellationToken)
+    {
+        if (account.Length is 0 or > AccountLengthMax)
+        {
+            return ApiProblem.Validation(new Dictionary<string, string[]> { ["account"] = [$"must be 1-{AccountLengthMax} characters"] });
+        }
+
+        var rows = await ledger.AccountBalancesAsync(account, cancellationToken);
+        return TypedResults.Ok(new AccountBalanceResponse(account, rows.Select(row =>
+        {
+            var digits = Currency.Get(row.Currency).MinorDigits;
+            return new LedgerBalanceResponse(row.Currency, Money.FormatMinor(row.DebitsMinor, digits), Money.FormatMinor(row.CreditsMinor, digits),
+                Money.FormatMinor(checked(row.DebitsMinor - row.CreditsMinor), digits));
+        }).ToArray()));
+    }
+
+    internal static async Task<Results<Ok<LedgerTransactionsResponse>, ProblemHttpResult>> GetTransactionsAsync(HttpContext context, LedgerQueries ledger, CancellationToken cancellationToken)
+    {
+        var paymentOrderId = context.Request.Query["payment_order_id"].ToString();
+        if (!ClientId.IsValid(paymentOrderId))
+        {
+            return ApiProblem.Validation(new Dictionary<string, string[]> { ["payment_order_id"] = ["is required: 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"] });
+        }
+
+        var rows = await ledger.TransactionsForPaymentOrderAsync(paymentOrderId, cancellationToken);
+        return TypedResults.Ok(new LedgerTransactionsResponse(rows.Select(row => new LedgerTransactionResponse(
+            row.TransactionId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            row.ExternalId,
+            row.Kind,
+            DateTime.SpecifyKind(row.CreatedAt, DateTimeKind.Utc),
+            row.Entries.Select(entry => new LedgerEntryResponse(entry.Account, entry.Direction,
+                Money.FormatMinor(entry.AmountMinor, Currency.Get(entry.Currency).MinorDigits), entry.Currency)).ToArray())).ToArray()));
+    }
+}

@@ -1,0 +1,45 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Payments.Api.Problems;
+
+namespace Payments.Api;
+
+/// <summary>Reads a JSON request body within a size limit, answering 413 or 400 instead of throwing.</summary>
+public static class RequestBody
+{
+    public static async Task<(byte[]? Bytes, ProblemHttpResult? Problem)> ReadAsync(HttpRequest request, int bytesMax, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > bytesMax)
+        {
+            return (null, ApiProblem.TooLarge(bytesMax));
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, cancellationToken)) > 0)
+        {
+            if (buffer.Length + read > bytesMax)
+            {
+                return (null, ApiProblem.TooLarge(bytesMax));
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return (buffer.ToArray(), null);
+    }
+
+    public static (JsonDocument? Document, ProblemHttpResult? Problem) ParseJson(byte[] bytes)
+    {
+        try
+        {
+            return (JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 }), null);
+        }
+        catch (JsonException exception)
+        {
+            return (null, ApiProblem.InvalidJson(exception.Message));
+        }
+    }
+}

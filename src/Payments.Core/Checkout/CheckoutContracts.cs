@@ -1,0 +1,96 @@
+using Payments.Core.PaymentOrders;
+
+namespace Payments.Core.Checkout;
+
+[GenerateSerializer, Immutable, Alias("Payments.CheckoutOrderLine")]
+public sealed record CheckoutOrderLine(
+    [property: Id(0)] string PaymentOrderId,
+    [property: Id(1)] string SellerAccount,
+    [property: Id(2)] Money.Money Amount);
+
+[GenerateSerializer, Immutable, Alias("Payments.CreateCheckout")]
+public sealed record CreateCheckout(
+    [property: Id(0)] string MerchantId,
+    [property: Id(1)] string BuyerId,
+    [property: Id(2)] string PaymentMethodToken,
+    [property: Id(3)] IReadOnlyList<CheckoutOrderLine> Orders,
+    [property: Id(4)] TimeSpan SynchronousWindow);
+
+[GenerateSerializer, Alias("Payments.CreateCheckoutOutcome")]
+public enum CreateCheckoutOutcome
+{
+    Created = 0,
+    AlreadyExists = 1,
+    ExistsWithDifferentRequest = 2,
+    PaymentOrderExists = 3,
+}
+
+[GenerateSerializer, Alias("Payments.CheckoutStatus")]
+public enum CheckoutStatus
+{
+    Processing = 0,
+    RequiresAction = 1,
+    Succeeded = 2,
+    PartiallyFailed = 3,
+    Failed = 4,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.CheckoutView")]
+public sealed record CheckoutView(
+    [property: Id(0)] string CheckoutId,
+    [property: Id(1)] string MerchantId,
+    [property: Id(2)] CheckoutStatus Status,
+    [property: Id(3)] bool IsPaymentDone,
+    [property: Id(4)] string BuyerId,
+    [property: Id(5)] IReadOnlyList<PaymentOrderView> Orders,
+    [property: Id(6)] DateTimeOffset CreatedAt,
+    [property: Id(7)] DateTimeOffset UpdatedAt);
+
+[GenerateSerializer, Immutable, Alias("Payments.CreateCheckoutResult")]
+public sealed record CreateCheckoutResult(
+    [property: Id(0)] CreateCheckoutOutcome Outcome,
+    [property: Id(1)] CheckoutView? Checkout,
+    [property: Id(2)] string? ConflictingPaymentOrderId);
+
+[Alias("Payments.ICheckoutGrain")]
+public interface ICheckoutGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the checkout and its orders, executes them, and waits up to the synchronous window.</summary>
+    [Alias("CreateAsync")]
+    Task<CreateCheckoutResult> CreateAsync(CreateCheckout command);
+
+    [Alias("GetAsync"), AlwaysInterleave]
+    Task<CheckoutView?> GetAsync();
+}
+
+public static class CheckoutStatusExtensions
+{
+    public static string ToWireName(this CheckoutStatus status) => status switch
+    {
+        CheckoutStatus.Processing => "PROCESSING",
+        CheckoutStatus.RequiresAction => "REQUIRES_ACTION",
+        CheckoutStatus.Succeeded => "SUCCEEDED",
+        CheckoutStatus.PartiallyFailed => "PARTIALLY_FAILED",
+        CheckoutStatus.Failed => "FAILED",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
+
+    /// <summary>The checkout's status follows from its orders' statuses.</summary>
+    public static CheckoutStatus FromOrders(IReadOnlyCollection<PaymentOrderStatus> statuses)
+    {
+        if (statuses.Count == 0)
+        {
+            return CheckoutStatus.Processing;
+        }
+
+        if (statuses.All(s => s.IsFinal()))
+        {
+            var succeeded = statuses.Count(s => s == PaymentOrderStatus.Success);
+            return succeeded == statuses.Count ? CheckoutStatus.Succeeded
+                : succeeded == 0 ? CheckoutStatus.Failed
+                : CheckoutStatus.PartiallyFailed;
+        }
+
+        return statuses.Any(s => s == PaymentOrderStatus.RequiresAction) ? CheckoutStatus.RequiresAction : CheckoutStatus.Processing;
+    }
+}

@@ -1,0 +1,51 @@
+namespace Payments.Core.Idempotency;
+
+/// <summary>A response kept so that a replay returns it byte for byte.</summary>
+[GenerateSerializer, Alias("Payments.StoredResponse")]
+public sealed record StoredResponse(
+    [property: Id(0)] int StatusCode,
+    [property: Id(1)] string ContentType,
+    [property: Id(2)] byte[] Body,
+    [property: Id(3)] string? Location);
+
+[GenerateSerializer, Alias("Payments.BeginRequestOutcome")]
+public enum BeginRequestOutcome
+{
+    Started = 0,
+    InProgress = 1,
+    FingerprintMismatch = 2,
+    Completed = 3,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.BeginRequest")]
+public sealed record BeginRequest([property: Id(0)] string Fingerprint, [property: Id(1)] TimeSpan LockTimeout);
+
+[GenerateSerializer, Alias("Payments.BeginRequestResult")]
+public sealed record BeginRequestResult(
+    [property: Id(0)] BeginRequestOutcome Outcome,
+    [property: Id(1)] StoredResponse? Response,
+    [property: Id(2)] TimeSpan? RetryAfter);
+
+[GenerateSerializer, Alias("Payments.CompleteRequest")]
+public sealed record CompleteRequest([property: Id(0)] string Fingerprint, [property: Id(1)] StoredResponse Response);
+
+[Alias("Payments.IIdempotencyKeyGrain")]
+public interface IIdempotencyKeyGrain : IGrainWithStringKey
+{
+    [Alias("BeginAsync")]
+    Task<BeginRequestResult> BeginAsync(BeginRequest command);
+
+    [Alias("CompleteAsync")]
+    Task CompleteAsync(CompleteRequest command);
+
+    /// <summary>Releases the lock of a request that ended without a response worth keeping.</summary>
+    [Alias("AbandonAsync")]
+    Task AbandonAsync(string fingerprint);
+}
+
+public static class IdempotencyKeys
+{
+    public const int LengthMax = 255;
+
+    public static string GrainKey(string merchantId, string key) => $"{merchantId}\n{key}";
+}

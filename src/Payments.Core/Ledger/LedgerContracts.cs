@@ -1,0 +1,99 @@
+namespace Payments.Core.Ledger;
+
+[GenerateSerializer, Alias("Payments.EntryDirection")]
+public enum EntryDirection
+{
+    Debit = 0,
+    Credit = 1,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.LedgerEntry")]
+public sealed record LedgerEntry(
+    [property: Id(0)] string Account,
+    [property: Id(1)] EntryDirection Direction,
+    [property: Id(2)] Money.Money Amount);
+
+[GenerateSerializer, Immutable, Alias("Payments.LedgerTransaction")]
+public sealed record LedgerTransaction(
+    [property: Id(0)] string ExternalId,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string? PaymentOrderId,
+    [property: Id(3)] string? PspReference,
+    [property: Id(4)] IReadOnlyList<LedgerEntry> Entries)
+{
+    /// <summary>Throws unless debits equal credits in every currency and every amount is positive.</summary>
+    public void AssertBalanced()
+    {
+        if (Entries.Count < 2)
+        {
+            throw new InvalidOperationException($"Ledger transaction {ExternalId} needs at least two entries.");
+        }
+
+        foreach (var currency in Entries.GroupBy(e => e.Amount.Currency.Code))
+        {
+            long net = 0;
+            foreach (var entry in currency)
+            {
+                if (entry.Amount.Minor <= 0)
+                {
+                    throw new InvalidOperationException($"Ledger transaction {ExternalId} has a non-positive entry.");
+                }
+
+                net = checked(entry.Direction == EntryDirection.Debit ? net + entry.Amount.Minor : net - entry.Amount.Minor);
+            }
+
+            if (net != 0)
+            {
+                throw new InvalidOperationException($"Ledger transaction {ExternalId} does not balance in {currency.Key}.");
+            }
+        }
+    }
+}
+
+[GenerateSerializer, Alias("Payments.AppendOutcome")]
+public enum AppendOutcome
+{
+    Appended = 0,
+    AlreadyExists = 1,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.AppendResult")]
+public sealed record AppendResult([property: Id(0)] AppendOutcome Outcome);
+
+[Alias("Payments.ILedgerWriterGrain")]
+public interface ILedgerWriterGrain : IGrainWithIntegerKey
+{
+    /// <summary>Appends a balanced transaction; a transaction whose external id is booked already is a no-op.</summary>
+    [Alias("AppendAsync")]
+    Task<AppendResult> AppendAsync(LedgerTransaction transaction);
+}
+
+/// <summary>The chart of accounts: one name for each account, in one place.</summary>
+public static class LedgerAccounts
+{
+    public const int WriterShardCount = 4;
+
+    public static string PspReceivable(string psp) => $"psp_receivable:{psp}";
+
+    public static string SellerPending(string seller) => $"seller_payable:{seller}:pending";
+
+    public static string SellerAvailable(string seller) => $"seller_payable:{seller}:available";
+
+    public static long WriterShardFor(string reference) =>
+        (long)((uint)StableHash(reference) % WriterShardCount);
+
+    // string.GetHashCode is randomized per process; shard choice must be stable across silos.
+    private static int StableHash(string text)
+    {
+        unchecked
+        {
+            var hash = (int)2166136261;
+            foreach (var c in text)
+            {
+                hash = (hash ^ c) * 16777619;
+            }
+
+            return hash;
+        }
+    }
+}

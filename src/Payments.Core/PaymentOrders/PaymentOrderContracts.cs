@@ -1,0 +1,100 @@
+using Payments.Core.Money;
+
+namespace Payments.Core.PaymentOrders;
+
+[GenerateSerializer, Alias("Payments.PaymentOrderStatus")]
+public enum PaymentOrderStatus
+{
+    NotStarted = 0,
+    Executing = 1,
+    RequiresAction = 2,
+    Success = 3,
+    Failed = 4,
+}
+
+public static class PaymentOrderStatusExtensions
+{
+    public static bool IsFinal(this PaymentOrderStatus status) => status is PaymentOrderStatus.Success or PaymentOrderStatus.Failed;
+
+    /// <summary>The wire name used by the HTTP API: NOT_STARTED, EXECUTING, ...</summary>
+    public static string ToWireName(this PaymentOrderStatus status) => status switch
+    {
+        PaymentOrderStatus.NotStarted => "NOT_STARTED",
+        PaymentOrderStatus.Executing => "EXECUTING",
+        PaymentOrderStatus.RequiresAction => "REQUIRES_ACTION",
+        PaymentOrderStatus.Success => "SUCCESS",
+        PaymentOrderStatus.Failed => "FAILED",
+        _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
+    };
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.CreatePaymentOrder")]
+public sealed record CreatePaymentOrder(
+    [property: Id(0)] string MerchantId,
+    [property: Id(1)] string CheckoutId,
+    [property: Id(2)] string SellerAccount,
+    [property: Id(3)] Money.Money Amount,
+    [property: Id(4)] string PaymentMethodToken,
+    [property: Id(5)] string BuyerId);
+
+[GenerateSerializer, Alias("Payments.CreatePaymentOrderOutcome")]
+public enum CreatePaymentOrderOutcome
+{
+    Created = 0,
+    AlreadyExists = 1,
+    BelongsToOtherCheckout = 2,
+    ExistsWithDifferentTerms = 3,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.CreatePaymentOrderResult")]
+public sealed record CreatePaymentOrderResult([property: Id(0)] CreatePaymentOrderOutcome Outcome);
+
+[GenerateSerializer, Immutable, Alias("Payments.PaymentFailure")]
+public sealed record PaymentFailure(
+    [property: Id(0)] string Code,
+    [property: Id(1)] string Message,
+    [property: Id(2)] bool Retryable);
+
+[GenerateSerializer, Immutable, Alias("Payments.PaymentOrderHistoryEntry")]
+public sealed record PaymentOrderHistoryEntry(
+    [property: Id(0)] PaymentOrderStatus Status,
+    [property: Id(1)] DateTimeOffset At);
+
+[GenerateSerializer, Immutable, Alias("Payments.PaymentOrderView")]
+public sealed record PaymentOrderView(
+    [property: Id(0)] string PaymentOrderId,
+    [property: Id(1)] string MerchantId,
+    [property: Id(2)] string CheckoutId,
+    [property: Id(3)] string SellerAccount,
+    [property: Id(4)] Money.Money Amount,
+    [property: Id(5)] PaymentOrderStatus Status,
+    [property: Id(6)] string? PspReference,
+    [property: Id(7)] bool WalletUpdated,
+    [property: Id(8)] bool LedgerUpdated,
+    [property: Id(9)] int Attempts,
+    [property: Id(10)] DateTimeOffset? NextRetryAt,
+    [property: Id(11)] PaymentFailure? Failure,
+    [property: Id(12)] Money.Money RefundedAmount,
+    [property: Id(13)] IReadOnlyList<PaymentOrderHistoryEntry> History,
+    [property: Id(14)] DateTimeOffset CreatedAt,
+    [property: Id(15)] DateTimeOffset UpdatedAt);
+
+[Alias("Payments.IPaymentOrderGrain")]
+public interface IPaymentOrderGrain : IGrainWithStringKey
+{
+    /// <summary>Records the order (NOT_STARTED) for its checkout; a second checkout cannot claim it.</summary>
+    [Alias("CreateAsync")]
+    Task<CreatePaymentOrderResult> CreateAsync(CreatePaymentOrder command);
+
+    /// <summary>Drives the order as far as it can go now: PSP charge, then wallet and ledger effects.</summary>
+    [Alias("ExecuteAsync")]
+    Task<PaymentOrderView> ExecuteAsync();
+
+    /// <summary>Forgets an order that its checkout could not create, as long as it never started.</summary>
+    [Alias("ReleaseAsync")]
+    Task ReleaseAsync(string checkoutId);
+
+    /// <summary>The order as stored; null when it does not exist. Reads interleave with a running charge.</summary>
+    [Alias("GetAsync"), AlwaysInterleave]
+    Task<PaymentOrderView?> GetAsync();
+}

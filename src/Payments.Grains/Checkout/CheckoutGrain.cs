@@ -1,0 +1,131 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Payments.Core.Checkout;
+using Payments.Core.PaymentOrders;
+
+namespace Payments.Grains.Checkout;
+
+/// <summary>
+/// One payment event: a buyer paying several sellers, one payment order each. The checkout is written
+/// before its orders exist, so a crash leaves a checkout whose orders a retry (or their reminders) finish.
+/// </summary>
+internal sealed class CheckoutGrain(
+    [PersistentState("checkout", GrainStorage.Name)] IPersistentState<CheckoutState> checkout,
+    TimeProvider time,
+    ILogger<CheckoutGrain> logger) : Grain, ICheckoutGrain
+{
+    private string CheckoutId => this.GetPrimaryKeyString();
+
+    public async Task<CreateCheckoutResult> CreateAsync(CreateCheckout command)
+    {
+        var fingerprint = Fingerprint(command);
+        if (checkout.State.Exists)
+        {
+            if (checkout.State.MerchantId != command.MerchantId || checkout.State.RequestFingerprint != fingerprint)
+            {
+                return new CreateCheckoutResult(CreateCheckoutOutcome.ExistsWithDifferentRequest, null, null);
+            }
+        }
+        else
+        {
+            var now = time.GetUtcNow();
+            checkout.State = new CheckoutState
+            {
+                Exists = true,
+                MerchantId = command.MerchantId,
+                BuyerId = command.BuyerId,
+                RequestFingerprint = fingerprint,
+                PaymentOrderIds = command.Orders.Select(line => line.PaymentOrderId).ToList(),
+                CreatedAt = now,
+                UpdatedAt = now,
+            };
+            await checkout.WriteStateAsync();
+        }
+
+        // Creating an order that this checkout created before is a no-op, so a retried checkout converges.
+        var creations = command.Orders.Select(line => CreateOrderAsync(command, line)).ToArray();
+        var results = await Task.WhenAll(creations);
+        var conflict = results.FirstOrDefault(result => result.Outcome is CreatePaymentOrderOutcome.BelongsToOtherCheckout or CreatePaymentOrderOutcome.ExistsWithDifferentTerms);
+        if (conflict is not null)
+        {
+            await UndoAsync(results);
+            return new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflict.PaymentOrderId);
+        }
+
+        var execution = Task.WhenAll(command.Orders.Select(line => GrainFactory.GetGrain<IPaymentOrderGrain>(line.PaymentOrderId).ExecuteAsync()));
+        var finishedInTime = await Task.WhenAny(execution, Task.Delay(command.SynchronousWindow, time)) == execution;
+        if (finishedInTime && execution.IsFaulted)
+        {
+            // The orders own their retries; the checkout only reports what it sees.
+            logger.LogWarning(execution.Exception, "Checkout {CheckoutId}: executing an order failed", CheckoutId);
+        }
+        else if (!finishedInTime)
+        {
+            _ = execution.ContinueWith(
+                static (task, state) => ((ILogger)state!).LogWarning(task.Exception, "An order of a checkout failed after the synchronous window"),
+                logger,
+                CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted,
+                TaskScheduler.Current);
+        }
+
+        var view = await BuildViewAsync(recordPaymentDone: true);
+        var outcome = results.All(result => result.Outcome == CreatePaymentOrderOutcome.AlreadyExists)
+            ? CreateCheckoutOutcome.AlreadyExists
+            : CreateCheckoutOutcome.Created;
+        return new CreateCheckoutResult(outcome, view, null);
+    }
+
+    public async Task<CheckoutView?> GetAsync() => checkout.State.Exists ? await BuildViewAsync(recordPaymentDone: false) : null;
+
+    private async Task<(string PaymentOrderId, CreatePaymentOrderOutcome Outcome)> CreateOrderAsync(CreateCheckout command, CheckoutOrderLine line)
+    {
+        var result = await GrainFactory.GetGrain<IPaymentOrderGrain>(line.PaymentOrderId).CreateAsync(
+            new CreatePaymentOrder(command.MerchantId, CheckoutId, line.SellerAccount, line.Amount, command.PaymentMethodToken, command.BuyerId));
+        return (line.PaymentOrderId, result.Outcome);
+    }
+
+    /// <summary>A checkout that cannot have all its orders does not exist: release the orders it claimed.</summary>
+    private async Task UndoAsync(IEnumerable<(string PaymentOrderId, CreatePaymentOrderOutcome Outcome)> results)
+    {
+        await Task.WhenAll(results
+            .Where(result => result.Outcome is CreatePaymentOrderOutcome.Created or CreatePaymentOrderOutcome.AlreadyExists)
+            .Select(result => GrainFactory.GetGrain<IPaymentOrderGrain>(result.PaymentOrderId).ReleaseAsync(CheckoutId)));
+        await checkout.ClearStateAsync();
+        checkout.State = new CheckoutState();
+    }
+
+    /// <param name="recordPaymentDone">Only non-interleaved calls may write state: concurrent writes of one activation would race on the ETag.</param>
+    private async Task<CheckoutView> BuildViewAsync(bool recordPaymentDone)
+    {
+        var orders = await Task.WhenAll(checkout.State.PaymentOrderIds.Select(id => GrainFactory.GetGrain<IPaymentOrderGrain>(id).GetAsync()));
+        var known = orders.OfType<PaymentOrderView>().ToArray();
+        var status = known.Length == checkout.State.PaymentOrderIds.Count
+            ? CheckoutStatusExtensions.FromOrders(known.Select(order => order.Status).ToArray())
+            : CheckoutStatus.Processing;
+        var isPaymentDone = known.Length == checkout.State.PaymentOrderIds.Count && known.All(order => order.Status.IsFinal());
+        if (recordPaymentDone && isPaymentDone && !checkout.State.IsPaymentDone)
+        {
+            checkout.State.IsPaymentDone = true;
+            checkout.State.UpdatedAt = known.Max(order => order.UpdatedAt);
+            await checkout.WriteStateAsync();
+        }
+
+        var updatedAt = known.Length == 0 ? checkout.State.UpdatedAt : new[] { checkout.State.UpdatedAt, known.Max(order => order.UpdatedAt) }.Max();
+        return new CheckoutView(CheckoutId, checkout.State.MerchantId, status, isPaymentDone, checkout.State.BuyerId, known, checkout.State.CreatedAt, updatedAt);
+    }
+
+    private static string Fingerprint(CreateCheckout command)
+    {
+        var text = new StringBuilder();
+        text.Append(command.MerchantId).Append('\n').Append(command.BuyerId).Append('\n').Append(command.PaymentMethodToken);
+        foreach (var line in command.Orders)
+        {
+            text.Append('\n').Append(line.PaymentOrderId).Append('|').Append(line.SellerAccount).Append('|')
+                .Append(line.Amount.Minor.ToString(CultureInfo.InvariantCulture)).Append('|').Append(line.Amount.Currency.Code);
+        }
+
+        return text.ToString();
+    }
+}

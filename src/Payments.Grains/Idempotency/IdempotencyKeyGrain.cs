@@ -1,0 +1,69 @@
+using Payments.Core.Idempotency;
+
+namespace Payments.Grains.Idempotency;
+
+/// <summary>
+/// The HTTP-level record of one merchant's Idempotency-Key: which request it belongs to, whether that request
+/// is running, and the response to replay once it is done. A lock older than its timeout belongs to a request
+/// that died: the next caller takes it over (business ids keep the retry from charging twice).
+/// </summary>
+internal sealed class IdempotencyKeyGrain(
+    [PersistentState("idempotencyKey", GrainStorage.Name)] IPersistentState<IdempotencyKeyState> key,
+    TimeProvider time) : Grain, IIdempotencyKeyGrain
+{
+    public async Task<BeginRequestResult> BeginAsync(BeginRequest command)
+    {
+        var state = key.State;
+        var now = time.GetUtcNow();
+        if (state.Fingerprint is not null)
+        {
+            if (state.Fingerprint != command.Fingerprint)
+            {
+                return new BeginRequestResult(BeginRequestOutcome.FingerprintMismatch, null, null);
+            }
+
+            if (state.Completed)
+            {
+                var response = new StoredResponse(state.StatusCode, state.ContentType ?? "application/json", state.Body ?? [], state.Location);
+                return new BeginRequestResult(BeginRequestOutcome.Completed, response, null);
+            }
+
+            var lockExpiresAt = state.LockedAt + command.LockTimeout;
+            if (lockExpiresAt > now)
+            {
+                var retryAfter = TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((lockExpiresAt - now).TotalSeconds)));
+                return new BeginRequestResult(BeginRequestOutcome.InProgress, null, retryAfter);
+            }
+        }
+
+        state.Fingerprint = command.Fingerprint;
+        state.Completed = false;
+        state.LockedAt = now;
+        await key.WriteStateAsync();
+        return new BeginRequestResult(BeginRequestOutcome.Started, null, null);
+    }
+
+    public async Task CompleteAsync(CompleteRequest command)
+    {
+        if (key.State.Fingerprint != command.Fingerprint)
+        {
+            throw new InvalidOperationException("Completing an idempotency key for another request.");
+        }
+
+        key.State.Completed = true;
+        key.State.StatusCode = command.Response.StatusCode;
+        key.State.ContentType = command.Response.ContentType;
+        key.State.Body = command.Response.Body;
+        key.State.Location = command.Response.Location;
+        await key.WriteStateAsync();
+    }
+
+    public async Task AbandonAsync(string fingerprint)
+    {
+        if (key.State.Fingerprint == fingerprint && !key.State.Completed)
+        {
+            await key.ClearStateAsync();
+            key.State = new IdempotencyKeyState();
+        }
+    }
+}

@@ -1,0 +1,333 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Payments.Core.Ledger;
+using Payments.Core.Money;
+using Payments.Core.PaymentOrders;
+using Payments.Core.Wallets;
+using Payments.Psp;
+
+namespace Payments.Grains.PaymentOrders;
+
+/// <summary>
+/// One charge: the idempotency and state-machine boundary. Every transition is written before its side
+/// effect, the PSP is called with Idempotency-Key = payment_order_id, and after SUCCESS the wallet and ledger
+/// effects are carried out until both flags are set (an outbox in grain state).
+/// </summary>
+internal sealed class PaymentOrderGrain(
+    [PersistentState("paymentOrder", GrainStorage.Name)] IPersistentState<PaymentOrderState> order,
+    IPspClient psp,
+    IOptions<PaymentOrderOptions> options,
+    TimeProvider time,
+    ILogger<PaymentOrderGrain> logger) : Grain, IPaymentOrderGrain, IRemindable
+{
+    internal const string PspName = "stripe";
+    private const string DriveReminderName = "drive";
+
+    private IGrainTimer? _retryTimer;
+
+    private string PaymentOrderId => this.GetPrimaryKeyString();
+
+    private PaymentOrderState State => order.State;
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        AssertConsistent();
+        return Task.CompletedTask;
+    }
+
+    public async Task<CreatePaymentOrderResult> CreateAsync(CreatePaymentOrder command)
+    {
+        if (State.Exists)
+        {
+            if (State.CheckoutId != command.CheckoutId || State.MerchantId != command.MerchantId)
+            {
+                return new CreatePaymentOrderResult(CreatePaymentOrderOutcome.BelongsToOtherCheckout);
+            }
+
+            var sameTerms = State.SellerAccount == command.SellerAccount
+                && State.AmountMinor == command.Amount.Minor
+                && State.Currency == command.Amount.Currency.Code;
+            return new CreatePaymentOrderResult(sameTerms ? CreatePaymentOrderOutcome.AlreadyExists : CreatePaymentOrderOutcome.ExistsWithDifferentTerms);
+        }
+
+        // The reminder goes first: should we die right after the state is written, it still wakes the order.
+        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        var now = time.GetUtcNow();
+        order.State = new PaymentOrderState
+        {
+            Exists = true,
+            MerchantId = command.MerchantId,
+            CheckoutId = command.CheckoutId,
+            SellerAccount = command.SellerAccount,
+            AmountMinor = command.Amount.Minor,
+            Currency = command.Amount.Currency.Code,
+            PaymentMethodToken = command.PaymentMethodToken,
+            BuyerId = command.BuyerId,
+            Status = PaymentOrderStatus.NotStarted,
+            History = [new PaymentOrderHistoryEntry(PaymentOrderStatus.NotStarted, now)],
+            CreatedAt = now,
+            UpdatedAt = now,
+        };
+        AssertConsistent();
+        await order.WriteStateAsync();
+        return new CreatePaymentOrderResult(CreatePaymentOrderOutcome.Created);
+    }
+
+    public async Task ReleaseAsync(string checkoutId)
+    {
+        if (State.Exists && State.CheckoutId == checkoutId && State.Status == PaymentOrderStatus.NotStarted)
+        {
+            await order.ClearStateAsync();
+            order.State = new PaymentOrderState();
+            await UnregisterDriveReminderAsync();
+        }
+    }
+
+    public Task<PaymentOrderView?> GetAsync() => Task.FromResult(State.Exists ? ToView() : null);
+
+    public async Task<PaymentOrderView> ExecuteAsync()
+    {
+        if (!State.Exists)
+        {
+            throw new InvalidOperationException($"Payment order {PaymentOrderId} does not exist.");
+        }
+
+        await DriveAsync();
+        return ToView();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (!State.Exists)
+        {
+            await UnregisterDriveReminderAsync();
+            return;
+        }
+
+        await DriveAsync();
+    }
+
+    /// <summary>Takes the order as far as it can go now; leaves a timer behind when it has to wait.</summary>
+    private async Task DriveAsync()
+    {
+        if (State.Status == PaymentOrderStatus.NotStarted)
+        {
+            Transition(PaymentOrderStatus.Executing);
+            await order.WriteStateAsync();
+        }
+
+        if (State.Status == PaymentOrderStatus.Executing)
+        {
+            if (IsRetryDue())
+            {
+                await ChargeAsync();
+            }
+            else if (_retryTimer is null && State.NextRetryAt is { } due)
+            {
+                // Re-activated (by the reminder) while a retry was pending: wait out the rest of its delay.
+                ArmRetryTimer(due - time.GetUtcNow());
+            }
+        }
+
+        if (State.Status == PaymentOrderStatus.Success)
+        {
+            await ApplyEffectsAsync();
+        }
+
+        if (IsDone())
+        {
+            _retryTimer?.Dispose();
+            _retryTimer = null;
+            await UnregisterDriveReminderAsync();
+        }
+    }
+
+    private bool IsRetryDue() => State.NextRetryAt is not { } due || due <= time.GetUtcNow();
+
+    private bool IsDone() =>
+        State.Status == PaymentOrderStatus.Failed
+        || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated);
+
+    private async Task ChargeAsync()
+    {
+        // Write-ahead: the attempt is on record before the PSP hears of it.
+        State.Attempts++;
+        State.NextRetryAt = null;
+        State.UpdatedAt = time.GetUtcNow();
+        await order.WriteStateAsync();
+
+        var request = new PspChargeRequest(
+            PaymentOrderId,
+            State.AmountMinor,
+            State.Currency,
+            State.PaymentMethodToken,
+            new Dictionary<string, string>
+            {
+                ["payment_order_id"] = PaymentOrderId,
+                ["checkout_id"] = State.CheckoutId,
+                ["seller_account"] = State.SellerAccount,
+            });
+        var outcome = await psp.ChargeAsync(request, CancellationToken.None);
+        switch (outcome.Kind)
+        {
+            case PspOutcomeKind.Succeeded:
+                State.PspReference = outcome.PspReference;
+                State.LastError = null;
+                Transition(PaymentOrderStatus.Success);
+                break;
+            case PspOutcomeKind.Declined:
+                State.PspReference = outcome.PspReference;
+                State.Failure = new PaymentFailure(outcome.FailureCode ?? "payment_failed", outcome.FailureMessage ?? "The payment was declined.", Retryable: false);
+                Transition(PaymentOrderStatus.Failed);
+                break;
+            case PspOutcomeKind.RequiresAction:
+                State.PspReference = outcome.PspReference;
+                Transition(PaymentOrderStatus.RequiresAction);
+                break;
+            case PspOutcomeKind.Unknown:
+                // Not a failure: the PSP may have charged. Ask again later with the same idempotency key.
+                State.LastError = outcome.FailureMessage ?? outcome.FailureCode ?? "unknown PSP outcome";
+                ScheduleRetry(outcome.RetryAfter);
+                logger.LogWarning("Payment order {PaymentOrderId}: PSP outcome unknown after attempt {Attempt} ({Error}); retrying at {NextRetryAt}",
+                    PaymentOrderId, State.Attempts, State.LastError, State.NextRetryAt);
+                break;
+            default:
+                throw new UnreachableException($"Unknown PSP outcome {outcome.Kind}.");
+        }
+
+        AssertConsistent();
+        await order.WriteStateAsync();
+    }
+
+    private void ScheduleRetry(TimeSpan? retryAfter)
+    {
+        var retry = options.Value.Retry;
+        var delay = RetryDelay.Next(State.Attempts, retry.DelayBase, retry.DelayMax, retryAfter, Random.Shared);
+        State.NextRetryAt = time.GetUtcNow() + delay;
+        ArmRetryTimer(delay);
+    }
+
+    private void ArmRetryTimer(TimeSpan delay)
+    {
+        _retryTimer?.Dispose();
+        _retryTimer = this.RegisterGrainTimer(
+            static (grain, _) => grain.DriveAsync(),
+            this,
+            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+    }
+
+    /// <summary>The outbox: wallet and ledger, each applied once however often this runs, in either order of failure.</summary>
+    private async Task ApplyEffectsAsync()
+    {
+        var amount = new Money(State.AmountMinor, Currency.Get(State.Currency));
+        var operationId = $"payin:{PaymentOrderId}";
+        try
+        {
+            if (!State.WalletUpdated)
+            {
+                await GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount)
+                    .CreditPendingAsync(new CreditPendingFunds(operationId, State.MerchantId, amount));
+                State.WalletUpdated = true;
+                State.UpdatedAt = time.GetUtcNow();
+                await order.WriteStateAsync();
+            }
+
+            if (!State.LedgerUpdated)
+            {
+                var transaction = new LedgerTransaction(operationId, "payin", PaymentOrderId, State.PspReference,
+                [
+                    new LedgerEntry(LedgerAccounts.PspReceivable(PspName), EntryDirection.Debit, amount),
+                    new LedgerEntry(LedgerAccounts.SellerPending(State.SellerAccount), EntryDirection.Credit, amount),
+                ]);
+                await GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId)).AppendAsync(transaction);
+                State.LedgerUpdated = true;
+                State.UpdatedAt = time.GetUtcNow();
+                await order.WriteStateAsync();
+            }
+        }
+        catch (Exception exception) when (exception is not InconsistentStateException)
+        {
+            // The effect stays owed: the timer (or, after a crash, the reminder) applies it again.
+            logger.LogWarning(exception, "Payment order {PaymentOrderId}: wallet/ledger effect failed; will retry", PaymentOrderId);
+            ArmRetryTimer(options.Value.Retry.DelayBase);
+        }
+    }
+
+    private void Transition(PaymentOrderStatus next)
+    {
+        var allowed = (State.Status, next) switch
+        {
+            (PaymentOrderStatus.NotStarted, PaymentOrderStatus.Executing) => true,
+            (PaymentOrderStatus.Executing, PaymentOrderStatus.Success or PaymentOrderStatus.Failed or PaymentOrderStatus.RequiresAction) => true,
+            (PaymentOrderStatus.RequiresAction, PaymentOrderStatus.Success or PaymentOrderStatus.Failed) => true,
+            _ => false,
+        };
+        if (!allowed)
+        {
+            throw new InvalidOperationException($"Payment order {PaymentOrderId}: {State.Status} -> {next} is not a valid transition.");
+        }
+
+        var now = time.GetUtcNow();
+        State.Status = next;
+        State.UpdatedAt = now;
+        if (State.History.Count < PaymentOrderState.HistoryLengthMax)
+        {
+            State.History.Add(new PaymentOrderHistoryEntry(next, now));
+        }
+    }
+
+    private void AssertConsistent()
+    {
+        if (!State.Exists)
+        {
+            return;
+        }
+
+        if (State.AmountMinor <= 0 || !Currency.TryGet(State.Currency, out _))
+        {
+            throw new InvalidOperationException($"Payment order {PaymentOrderId} has an invalid amount {State.AmountMinor} {State.Currency}.");
+        }
+
+        if ((State.WalletUpdated || State.LedgerUpdated) && State.Status != PaymentOrderStatus.Success)
+        {
+            throw new InvalidOperationException($"Payment order {PaymentOrderId} moved money while {State.Status}.");
+        }
+
+        if (State.RefundedMinor < 0 || State.RefundedMinor > State.AmountMinor)
+        {
+            throw new InvalidOperationException($"Payment order {PaymentOrderId} refunded {State.RefundedMinor} of {State.AmountMinor}.");
+        }
+    }
+
+    private async Task UnregisterDriveReminderAsync()
+    {
+        var reminder = await this.GetReminder(DriveReminderName);
+        if (reminder is not null)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    private PaymentOrderView ToView()
+    {
+        var currency = Currency.Get(State.Currency);
+        return new PaymentOrderView(
+            PaymentOrderId,
+            State.MerchantId,
+            State.CheckoutId,
+            State.SellerAccount,
+            new Money(State.AmountMinor, currency),
+            State.Status,
+            State.PspReference,
+            State.WalletUpdated,
+            State.LedgerUpdated,
+            State.Attempts,
+            State.NextRetryAt,
+            State.Failure,
+            new Money(State.RefundedMinor, currency),
+            State.History.ToArray(),
+            State.CreatedAt,
+            State.UpdatedAt);
+    }
+}

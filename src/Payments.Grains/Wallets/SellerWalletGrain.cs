@@ -1,0 +1,67 @@
+using Payments.Core.Money;
+using Payments.Core.Wallets;
+
+namespace Payments.Grains.Wallets;
+
+/// <summary>One seller's balances. Not reentrant: every change is serialized and written before it is acknowledged.</summary>
+internal sealed class SellerWalletGrain(
+    [PersistentState("wallet", GrainStorage.Name)] IPersistentState<SellerWalletState> wallet) : Grain, ISellerWalletGrain
+{
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        AssertConsistent();
+        return Task.CompletedTask;
+    }
+
+    public async Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command)
+    {
+        if (wallet.State.AppliedOperations.Contains(command.OperationId))
+        {
+            return new WalletOperationResult(WalletOperationOutcome.AlreadyApplied);
+        }
+
+        if (command.Amount.Minor <= 0)
+        {
+            throw new ArgumentException("A pending credit must be positive.", nameof(command));
+        }
+
+        var balance = BalanceOf(command.Amount.Currency.Code);
+        balance.Pending = checked(balance.Pending + command.Amount.Minor);
+        wallet.State.MerchantId ??= command.MerchantId;
+        wallet.State.AppliedOperations.Add(command.OperationId);
+        AssertConsistent();
+        await wallet.WriteStateAsync();
+        return new WalletOperationResult(WalletOperationOutcome.Applied);
+    }
+
+    public Task<WalletView> GetAsync()
+    {
+        var balances = wallet.State.Balances
+            .OrderBy(pair => pair.Key, StringComparer.Ordinal)
+            .Select(pair => new WalletBalance(Currency.Get(pair.Key), pair.Value.Pending, pair.Value.Available, pair.Value.Reserved, pair.Value.PaidOut))
+            .ToArray();
+        return Task.FromResult(new WalletView(this.GetPrimaryKeyString(), wallet.State.MerchantId, balances));
+    }
+
+    private SellerWalletState.CurrencyBalance BalanceOf(string currency)
+    {
+        if (!wallet.State.Balances.TryGetValue(currency, out var balance))
+        {
+            balance = new SellerWalletState.CurrencyBalance();
+            wallet.State.Balances[currency] = balance;
+        }
+
+        return balance;
+    }
+
+    private void AssertConsistent()
+    {
+        foreach (var (currency, balance) in wallet.State.Balances)
+        {
+            if (balance.Pending < 0 || balance.Available < 0 || balance.Reserved < 0 || balance.PaidOut < 0)
+            {
+                throw new InvalidOperationException($"Wallet {this.GetPrimaryKeyString()} has a negative {currency} balance.");
+            }
+        }
+    }
+}
