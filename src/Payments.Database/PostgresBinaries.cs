@@ -8,9 +8,10 @@ public sealed record PostgresBinaries(string InitDb, string PgCtl)
         "Install them (Debian/Ubuntu: 'apt-get install postgresql') or point the server at an existing database " +
         "with ConnectionStrings:Payments (environment: ConnectionStrings__Payments=\"Host=...;Username=...;Database=...\").";
 
-    public static PostgresBinaries Locate()
+    public static PostgresBinaries Locate() => Locate(Environment.GetEnvironmentVariable("PATH") ?? string.Empty, "/usr/lib/postgresql");
+
+    public static PostgresBinaries Locate(string path, string debianRoot)
     {
-        var path = Environment.GetEnvironmentVariable("PATH") ?? string.Empty;
         foreach (var directory in path.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             if (TryFolder(directory) is { } onPath)
@@ -19,7 +20,6 @@ public sealed record PostgresBinaries(string InitDb, string PgCtl)
             }
         }
 
-        const string debianRoot = "/usr/lib/postgresql";
         if (Directory.Exists(debianRoot))
         {
             var newestFirst = Directory.EnumerateDirectories(debianRoot)

@@ -46,11 +46,11 @@ internal sealed class CheckoutGrain(
         // Creating an order that this checkout created before is a no-op, so a retried checkout converges.
         var creations = command.Orders.Select(line => CreateOrderAsync(command, line)).ToArray();
         var results = await Task.WhenAll(creations);
-        var conflict = results.FirstOrDefault(result => result.Outcome is CreatePaymentOrderOutcome.BelongsToOtherCheckout or CreatePaymentOrderOutcome.ExistsWithDifferentTerms);
-        if (conflict is not null)
+        var conflicts = results.Where(result => result.Outcome is CreatePaymentOrderOutcome.BelongsToOtherCheckout or CreatePaymentOrderOutcome.ExistsWithDifferentTerms).ToArray();
+        if (conflicts.Length > 0)
         {
             await UndoAsync(results);
-            return new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflict.PaymentOrderId);
+            return new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId);
         }
 
         var execution = Task.WhenAll(command.Orders.Select(line => GrainFactory.GetGrain<IPaymentOrderGrain>(line.PaymentOrderId).ExecuteAsync()));

@@ -110,7 +110,7 @@ internal sealed class LedgerWriterGrain(NpgsqlDataSource database, ILogger<Ledge
         await commands.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
         return commands.BatchCommands
-            .Select(command => command.RecordsAffected > 0 ? AppendOutcome.Appended : AppendOutcome.AlreadyExists)
+            .Select((NpgsqlBatchCommand command) => command.RecordsAffected > 0 ? AppendOutcome.Appended : AppendOutcome.AlreadyExists)
             .ToArray();
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Orleans.Storage;
 using Payments.Core.Ledger;
 using Payments.Core.Money;
 using Payments.Core.PaymentOrders;

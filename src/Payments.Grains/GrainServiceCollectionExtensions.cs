@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Payments.Grains.PaymentOrders;
+using Payments.Psp;
+
+namespace Payments.Grains;
+
+public static class GrainServiceCollectionExtensions
+{
+    /// <summary>What the grains need from the silo's container: the PSP, options and the clock.</summary>
+    public static IServiceCollection AddPaymentGrains(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<PaymentOrderOptions>().Bind(configuration.GetSection(PaymentOrderOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddStripePsp(configuration);
+        return services;
+    }
+}

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Payments.Psp;
+
+public static class PspServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers <see cref="IPspClient"/> as <see cref="StripePspClient"/>, a typed HTTP client whose
+    /// timeout is <see cref="PspOptions.RequestTimeout"/>, with <see cref="PspOptions"/> bound from
+    /// the <c>Psp</c> configuration section.
+    /// </summary>
+    public static IServiceCollection AddStripePsp(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+
+        var section = configuration.GetSection(PspOptions.SectionName);
+        services.AddOptions<PspOptions>()
+            .Bind(section)
+            .Configure(options =>
+            {
+                // The binder appends configured array items to the default ones; configured
+                // secrets must replace the development default, not add to it.
+                var secrets = section.GetSection(nameof(PspOptions.WebhookSecrets)).Get<string[]>();
+                if (secrets is { Length: > 0 })
+                {
+                    options.WebhookSecrets = secrets;
+                }
+            })
+            .Validate(options => Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https",
+                "Psp:BaseUrl must be an absolute http(s) URL.")
+            .Validate(options => !string.IsNullOrWhiteSpace(options.ApiKey) && !options.ApiKey.Any(char.IsWhiteSpace),
+                "Psp:ApiKey must be set and contain no whitespace.")
+            .Validate(options => options.RequestTimeout > TimeSpan.Zero,
+                "Psp:RequestTimeout must be positive.")
+            .Validate(options => options.WebhookSecrets is { Length: > 0 } && options.WebhookSecrets.All(s => !string.IsNullOrEmpty(s)),
+                "Psp:WebhookSecrets must hold at least one non-empty secret.")
+            .ValidateOnStart();
+
+        services.AddHttpClient<IPspClient, StripePspClient>((provider, httpClient) =>
+        {
+            httpClient.Timeout = provider.GetRequiredService<IOptions<PspOptions>>().Value.RequestTimeout;
+        });
+
+        return services;
+    }
+}

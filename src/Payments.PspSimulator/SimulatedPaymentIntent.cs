@@ -1,0 +1,39 @@
+namespace Payments.PspSimulator;
+
+/// <summary>The simulator's state of one payment intent. Immutable; updates replace it in the store.</summary>
+public sealed record SimulatedPaymentIntent
+{
+    public required string Id { get; init; }
+
+    public required string ClientSecret { get; init; }
+
+    public string? IdempotencyKey { get; init; }
+
+    public required long Amount { get; init; }
+
+    /// <summary>ISO 4217 code, lower case as Stripe returns it.</summary>
+    public required string Currency { get; init; }
+
+    public required string Status { get; init; }
+
+    public string? PaymentMethod { get; init; }
+
+    public string? LatestCharge { get; init; }
+
+    public long AmountReceived { get; init; }
+
+    public string? Description { get; init; }
+
+    public IReadOnlyList<string> PaymentMethodTypes { get; init; } = ["card"];
+
+    public required IReadOnlyDictionary<string, string> Metadata { get; init; }
+
+    /// <summary>Unix seconds.</summary>
+    public required long Created { get; init; }
+
+    /// <summary>The error of the last failed confirmation, if any.</summary>
+    public SimulatedCardError? LastPaymentError { get; init; }
+}
+
+/// <summary>A card error as Stripe reports it.</summary>
+public sealed record SimulatedCardError(string Code, string? DeclineCode, string Message, string? Charge);

@@ -1,0 +1,142 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Orleans.Dashboard;
+using Payments.Api;
+using Payments.Database;
+using Payments.Grains;
+using Payments.PspSimulator;
+using Payments.Server.Health;
+
+namespace Payments.Server.Hosting;
+
+/// <summary>
+/// One process of the payments system: the database (configured, or a private PostgreSQL), the PSP
+/// simulator, an Orleans silo and the gateway API, according to its role.
+/// </summary>
+public sealed class PaymentsServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly WebApplication? _pspSimulator;
+    private readonly PaymentsDatabase _database;
+
+    private PaymentsServer(WebApplication app, WebApplication? pspSimulator, PaymentsDatabase database)
+    {
+        _app = app;
+        _pspSimulator = pspSimulator;
+        _database = database;
+    }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>The addresses the gateway API listens on.</summary>
+    public IReadOnlyCollection<string> Urls => _app.Urls.ToArray();
+
+    public string DatabaseConnectionString => _database.ConnectionString;
+
+    public static async Task<PaymentsServer> StartAsync(string[] args, Action<WebApplicationBuilder>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:5080");
+        }
+
+        configure?.Invoke(builder);
+        var options = builder.Configuration.GetSection(ServerOptions.SectionName).Get<ServerOptions>() ?? new ServerOptions();
+        using var startupLogging = LoggerFactory.Create(logging => logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole());
+        var startupLogger = startupLogging.CreateLogger<PaymentsServer>();
+
+        var database = await PaymentsDatabase.OpenAsync(
+            builder.Configuration.GetConnectionString(PaymentsDatabase.ConnectionStringName),
+            builder.Configuration["Database:DataDirectory"] ?? PaymentsDatabase.DefaultDataDirectory(),
+            options.DurableDatabase,
+            startupLogger,
+            cancellationToken);
+        WebApplication? pspSimulator = null;
+        try
+        {
+            builder.Services.AddSingleton(database.DataSource);
+            builder.Services.AddProblemDetails();
+            if (options.Role is ServerRole.All && options.RunPspSimulator)
+            {
+                pspSimulator = PspSimulatorApplication.Build([], builder.Configuration["Psp:BaseUrl"] ?? "http://127.0.0.1:5090");
+                await pspSimulator.StartAsync(cancellationToken);
+            }
+
+            builder.AddPaymentsCluster(options, database.ConnectionString);
+            builder.Services.AddHealthChecks()
+                .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+                .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
+            if (options.Role is not ServerRole.Silo)
+            {
+                builder.AddPaymentsApi();
+            }
+
+            var app = builder.Build();
+            app.UseProblemResponses();
+            app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+            app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+            if (options.Role is not ServerRole.Silo)
+            {
+                app.MapPaymentsGatewayApi();
+            }
+
+            if (options.Role is not ServerRole.Gateway)
+            {
+                app.MapOrleansDashboard(routePrefix: "/dashboard");
+            }
+
+            await app.StartAsync(cancellationToken);
+            var server = new PaymentsServer(app, pspSimulator, database);
+            server.PrintWhereEverythingListens(options);
+            return server;
+        }
+        catch
+        {
+            if (pspSimulator is not null)
+            {
+                await pspSimulator.DisposeAsync();
+            }
+
+            await database.DisposeAsync();
+            throw;
+        }
+    }
+
+    public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (_pspSimulator is not null)
+        {
+            await _pspSimulator.StopAsync();
+            await _pspSimulator.DisposeAsync();
+        }
+
+        await _database.DisposeAsync();
+    }
+
+    private void PrintWhereEverythingListens(ServerOptions options)
+    {
+        var logger = _app.Services.GetRequiredService<ILogger<PaymentsServer>>();
+        var api = string.Join(", ", _app.Urls);
+        logger.LogInformation("Payments server ({Role}) ready", options.Role);
+        logger.LogInformation("  gateway API:     {Urls}/v1 (OpenAPI at /openapi/v1.json, health at /health/ready)", api);
+        if (options.Role is not ServerRole.Gateway)
+        {
+            logger.LogInformation("  dashboard:       {Urls}/dashboard", api);
+            logger.LogInformation("  silo:            127.0.0.1:{SiloPort}, gateway 127.0.0.1:{GatewayPort}", options.SiloPort, options.GatewayPort);
+        }
+
+        if (_pspSimulator is not null)
+        {
+            logger.LogInformation("  PSP simulator:   {Urls}", string.Join(", ", _pspSimulator.Urls));
+        }
+
+        logger.LogInformation("  database:        {Database}", _database.IsLocalServer
+            ? $"private PostgreSQL on 127.0.0.1:{new Npgsql.NpgsqlConnectionStringBuilder(_database.ConnectionString).Port}"
+            : "configured by ConnectionStrings:Payments");
+    }
+}

@@ -1,0 +1,33 @@
+namespace Payments.Server.Hosting;
+
+/// <summary>What this process runs: a silo, the gateway API, or (for development) everything.</summary>
+public enum ServerRole
+{
+    All,
+    Silo,
+    Gateway,
+}
+
+public sealed class ServerOptions
+{
+    public const string SectionName = "Server";
+
+    public ServerRole Role { get; set; } = ServerRole.All;
+
+    public string ClusterId { get; set; } = "payments";
+
+    public string ServiceId { get; set; } = "payments-orleans";
+
+    public int SiloPort { get; set; } = 11111;
+
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Run the PSP simulator in this process (development default for role All).</summary>
+    public bool RunPspSimulator { get; set; } = true;
+
+    /// <summary>False lets the private PostgreSQL skip fsync: for tests, never for money that matters.</summary>
+    public bool DurableDatabase { get; set; } = true;
+
+    /// <summary>The Orleans reminder service's minimum period; payment orders' reminders are never shorter.</summary>
+    public TimeSpan ReminderPeriodMin { get; set; } = TimeSpan.FromMinutes(1);
+}

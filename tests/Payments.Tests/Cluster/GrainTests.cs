@@ -1,0 +1,157 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Payments.Core.Checkout;
+using Payments.Core.Idempotency;
+using Payments.Core.Ledger;
+using Payments.Core.Money;
+using Payments.Core.PaymentOrders;
+using Payments.Core.Wallets;
+using Payments.Tests.Infrastructure;
+
+namespace Payments.Tests.Cluster;
+
+[Collection(ClusterCollection.Name)]
+public sealed class GrainTests(ClusterFixture fixture)
+{
+    private static readonly Currency Usd = Currency.Get("USD");
+
+    private IGrainFactory Grains => fixture.Cluster.GrainFactory;
+
+    [Fact]
+    public async Task Cluster_membership_lives_in_postgresql()
+    {
+        await using var command = fixture.Database.CreateCommand("SELECT count(*) FROM orleans_membership WHERE status = 3");
+        var activeSilos = (long)(await command.ExecuteScalarAsync())!;
+
+        Assert.Equal(2L, activeSilos);
+    }
+
+    [Fact]
+    public async Task A_payment_order_charges_once_and_applies_its_effects_once_however_often_it_is_driven()
+    {
+        var (checkoutId, orderId, seller) = (Ids.New("chk"), Ids.New("po"), Ids.New("seller"));
+        var amount = new Money(2_500, Usd);
+
+        var created = await Grains.GetGrain<ICheckoutGrain>(checkoutId).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", "pm_card_visa",
+            [new CheckoutOrderLine(orderId, seller, amount)], TimeSpan.FromSeconds(20)));
+        var again = await Grains.GetGrain<IPaymentOrderGrain>(orderId).ExecuteAsync();
+
+        Assert.Equal(CreateCheckoutOutcome.Created, created.Outcome);
+        Assert.Equal(CheckoutStatus.Succeeded, created.Checkout!.Status);
+        Assert.Equal(PaymentOrderStatus.Success, again.Status);
+        Assert.Equal(1, again.Attempts);
+        Assert.True(again.WalletUpdated && again.LedgerUpdated);
+        var wallet = await Grains.GetGrain<ISellerWalletGrain>(seller).GetAsync();
+        Assert.Equal(2_500, Assert.Single(wallet.Balances).PendingMinor);
+        Assert.Equal(1, await PaymentIntentCountAsync(orderId));
+        await using var ledger = fixture.Database.CreateCommand($"SELECT count(*) FROM ledger_transactions WHERE payment_order_id = '{orderId}'");
+        Assert.Equal(1L, (long)(await ledger.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task A_payment_order_survives_deactivation_with_its_state_from_postgresql()
+    {
+        var (checkoutId, orderId) = (Ids.New("chk"), Ids.New("po"));
+        await Grains.GetGrain<ICheckoutGrain>(checkoutId).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", "pm_card_chargeDeclined",
+            [new CheckoutOrderLine(orderId, Ids.New("seller"), new Money(100, Usd))], TimeSpan.FromSeconds(20)));
+
+        await Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);
+        var reloaded = await Grains.GetGrain<IPaymentOrderGrain>(orderId).GetAsync();
+
+        Assert.NotNull(reloaded);
+        Assert.Equal(PaymentOrderStatus.Failed, reloaded.Status);
+        Assert.Equal("card_declined", reloaded.Failure!.Code);
+        Assert.Equal([PaymentOrderStatus.NotStarted, PaymentOrderStatus.Executing, PaymentOrderStatus.Failed], reloaded.History.Select(entry => entry.Status));
+    }
+
+    [Fact]
+    public async Task A_wallet_applies_an_operation_once()
+    {
+        var wallet = Grains.GetGrain<ISellerWalletGrain>(Ids.New("seller"));
+        var credit = new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(1_000, Usd));
+
+        var first = await wallet.CreditPendingAsync(credit);
+        var second = await wallet.CreditPendingAsync(credit);
+
+        Assert.Equal(WalletOperationOutcome.Applied, first.Outcome);
+        Assert.Equal(WalletOperationOutcome.AlreadyApplied, second.Outcome);
+        Assert.Equal(1_000, Assert.Single((await wallet.GetAsync()).Balances).PendingMinor);
+    }
+
+    [Fact]
+    public async Task The_ledger_writer_books_a_retried_append_once_and_batches_concurrent_ones()
+    {
+        var writer = Grains.GetGrain<ILedgerWriterGrain>(0);
+        var transactions = Enumerable.Range(0, 40).Select(_ => Transaction(Ids.New("test"), 300)).ToArray();
+
+        var results = await Task.WhenAll(transactions.Select(writer.AppendAsync));
+        var retried = await writer.AppendAsync(transactions[0]);
+
+        Assert.All(results, result => Assert.Equal(AppendOutcome.Appended, result.Outcome));
+        Assert.Equal(AppendOutcome.AlreadyExists, retried.Outcome);
+        var ids = string.Join(",", transactions.Select(transaction => $"'{transaction.ExternalId}'"));
+        await using var count = fixture.Database.CreateCommand($"SELECT count(*), sum(e.amount) FROM ledger_transactions t JOIN ledger_entries e USING (transaction_id) WHERE t.external_id IN ({ids})");
+        await using var reader = await count.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal(80L, reader.GetInt64(0));
+        Assert.Equal(40L * 600, reader.GetInt64(1));
+    }
+
+    [Fact]
+    public async Task The_ledger_writer_refuses_an_unbalanced_transaction_without_touching_others()
+    {
+        var writer = Grains.GetGrain<ILedgerWriterGrain>(1);
+        var unbalanced = new LedgerTransaction(Ids.New("test"), "test", null, null,
+        [
+            new LedgerEntry("a", EntryDirection.Debit, new Money(100, Usd)),
+            new LedgerEntry("b", EntryDirection.Credit, new Money(99, Usd)),
+        ]);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => writer.AppendAsync(unbalanced));
+        Assert.Equal(AppendOutcome.Appended, (await writer.AppendAsync(Transaction(Ids.New("test"), 5))).Outcome);
+    }
+
+    [Fact]
+    public async Task An_idempotency_key_locks_replays_and_refuses_another_request()
+    {
+        var key = Grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey("merchant_a", Ids.New("key")));
+        var lockTimeout = TimeSpan.FromMinutes(1);
+
+        var started = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout));
+        var whileRunning = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout));
+        var other = await key.BeginAsync(new BeginRequest("fp-2", lockTimeout));
+        await key.CompleteAsync(new CompleteRequest("fp-1", new StoredResponse(201, "application/json", [1, 2, 3], null)));
+        var replay = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout));
+
+        Assert.Equal(BeginRequestOutcome.Started, started.Outcome);
+        Assert.Equal(BeginRequestOutcome.InProgress, whileRunning.Outcome);
+        Assert.NotNull(whileRunning.RetryAfter);
+        Assert.Equal(BeginRequestOutcome.FingerprintMismatch, other.Outcome);
+        Assert.Equal(BeginRequestOutcome.Completed, replay.Outcome);
+        Assert.Equal([1, 2, 3], replay.Response!.Body);
+    }
+
+    [Fact]
+    public async Task A_lock_left_by_a_dead_request_expires()
+    {
+        var key = Grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey("merchant_a", Ids.New("key")));
+
+        await key.BeginAsync(new BeginRequest("fp-1", TimeSpan.FromMinutes(1)));
+        var takenOver = await key.BeginAsync(new BeginRequest("fp-1", TimeSpan.Zero));
+
+        Assert.Equal(BeginRequestOutcome.Started, takenOver.Outcome);
+    }
+
+    private static LedgerTransaction Transaction(string externalId, long minor) => new(externalId, "test", null, null,
+    [
+        new LedgerEntry("test:debit", EntryDirection.Debit, new Money(minor, Usd)),
+        new LedgerEntry("test:credit", EntryDirection.Credit, new Money(minor, Usd)),
+    ]);
+
+    private async Task<int> PaymentIntentCountAsync(string paymentOrderId)
+    {
+        using var psp = new HttpClient { BaseAddress = fixture.PspAddress };
+        var intents = await psp.GetFromJsonAsync<JsonElement>("/_sim/payment_intents");
+        return intents.EnumerateArray().Count(intent => intent.GetProperty("idempotency_key").GetString() == paymentOrderId);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Payments.Server.Hosting;
+
+namespace Payments.Tests.Infrastructure;
+
+/// <summary>The real server (silo, gateway API, PSP simulator, private PostgreSQL) in this process, on free ports.</summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    public const string MerchantKey = "sk_test_merchant_a";
+    public const string OtherMerchantKey = "sk_test_merchant_b";
+    public const string OperatorKey = "sk_test_operator";
+
+    private TestServer(PaymentsServer server, string dataDirectory, Uri apiAddress, Uri pspAddress)
+    {
+        Server = server;
+        DataDirectory = dataDirectory;
+        ApiAddress = apiAddress;
+        PspAddress = pspAddress;
+    }
+
+    public PaymentsServer Server { get; }
+
+    public string DataDirectory { get; }
+
+    public Uri ApiAddress { get; }
+
+    public Uri PspAddress { get; }
+
+    public static async Task<TestServer> StartAsync(string dataDirectory, IDictionary<string, string?>? settings = null)
+    {
+        var apiAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var pspAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var configuration = new Dictionary<string, string?>
+        {
+            ["urls"] = apiAddress.ToString().TrimEnd('/'),
+            ["Database:DataDirectory"] = dataDirectory,
+            ["Server:DurableDatabase"] = "false",
+            ["Server:SiloPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Server:GatewayPort"] = FreePort.Next().ToString(CultureInfo.InvariantCulture),
+            ["Psp:BaseUrl"] = pspAddress.ToString().TrimEnd('/'),
+            ["Auth:ApiKeys:0:Key"] = MerchantKey,
+            ["Auth:ApiKeys:0:MerchantId"] = "merchant_a",
+            ["Auth:ApiKeys:1:Key"] = OtherMerchantKey,
+            ["Auth:ApiKeys:1:MerchantId"] = "merchant_b",
+            ["Auth:ApiKeys:2:Key"] = OperatorKey,
+            ["Auth:ApiKeys:2:Role"] = "Operator",
+            ["Logging:LogLevel:Default"] = "Warning",
+            ["Logging:LogLevel:Orleans"] = "Error",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[key] = value;
+        }
+
+        var server = await PaymentsServer.StartAsync([], builder =>
+        {
+            builder.Configuration.AddInMemoryCollection(configuration);
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        });
+        return new TestServer(server, dataDirectory, apiAddress, pspAddress);
+    }
+
+    public static string NewDataDirectory()
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "payments-tests", Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    public HttpClient CreateClient(string? apiKey = MerchantKey)
+    {
+        var client = new HttpClient { BaseAddress = ApiAddress, Timeout = TimeSpan.FromSeconds(60) };
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public HttpClient CreatePspClient() => new() { BaseAddress = PspAddress, Timeout = TimeSpan.FromSeconds(30) };
+
+    public ValueTask DisposeAsync() => Server.DisposeAsync();
+}
