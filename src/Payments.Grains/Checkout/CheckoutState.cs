@@ -1,21 +1,31 @@
 namespace Payments.Grains.Checkout;
 
+// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+[GenerateSerializer, Alias("Payments.Grains.CheckoutState")]
 internal sealed class CheckoutState
 {
+    [Id(0)]
     public bool Exists { get; set; }
 
+    [Id(1)]
     public string MerchantId { get; set; } = string.Empty;
 
+    [Id(2)]
     public string BuyerId { get; set; } = string.Empty;
 
     /// <summary>What the checkout was created with, to tell a retry of it from a different request.</summary>
+    [Id(3)]
     public string RequestFingerprint { get; set; } = string.Empty;
 
+    [Id(4)]
     public List<string> PaymentOrderIds { get; set; } = [];
 
+    [Id(5)]
     public bool IsPaymentDone { get; set; }
 
+    [Id(6)]
     public DateTimeOffset CreatedAt { get; set; }
 
+    [Id(7)]
     public DateTimeOffset UpdatedAt { get; set; }
 }

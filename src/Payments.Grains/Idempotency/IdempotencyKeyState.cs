@@ -1,18 +1,27 @@
 namespace Payments.Grains.Idempotency;
 
+// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+[GenerateSerializer, Alias("Payments.Grains.IdempotencyKeyState")]
 internal sealed class IdempotencyKeyState
 {
+    [Id(0)]
     public string? Fingerprint { get; set; }
 
+    [Id(1)]
     public bool Completed { get; set; }
 
+    [Id(2)]
     public DateTimeOffset LockedAt { get; set; }
 
+    [Id(3)]
     public int StatusCode { get; set; }
 
+    [Id(4)]
     public string? ContentType { get; set; }
 
+    [Id(5)]
     public byte[]? Body { get; set; }
 
+    [Id(6)]
     public string? Location { get; set; }
 }

@@ -3,48 +3,70 @@ using Payments.Core.PaymentOrders;
 namespace Payments.Grains.PaymentOrders;
 
 /// <summary>The persisted state of one payment order: its terms, state machine and outbox flags.</summary>
+// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+[GenerateSerializer, Alias("Payments.Grains.PaymentOrderState")]
 internal sealed class PaymentOrderState
 {
     /// <summary>History kept in state is bounded; a retried order adds one entry per transition, not per attempt.</summary>
     public const int HistoryLengthMax = 50;
 
+    [Id(0)]
     public bool Exists { get; set; }
 
+    [Id(1)]
     public string MerchantId { get; set; } = string.Empty;
 
+    [Id(2)]
     public string CheckoutId { get; set; } = string.Empty;
 
+    [Id(3)]
     public string SellerAccount { get; set; } = string.Empty;
 
+    [Id(4)]
     public long AmountMinor { get; set; }
 
+    [Id(5)]
     public string Currency { get; set; } = string.Empty;
 
+    [Id(6)]
     public string PaymentMethodToken { get; set; } = string.Empty;
 
+    [Id(7)]
     public string BuyerId { get; set; } = string.Empty;
 
+    [Id(8)]
     public PaymentOrderStatus Status { get; set; }
 
+    [Id(9)]
     public string? PspReference { get; set; }
 
+    [Id(10)]
     public bool WalletUpdated { get; set; }
 
+    [Id(11)]
     public bool LedgerUpdated { get; set; }
 
+    [Id(12)]
     public int Attempts { get; set; }
 
+    [Id(13)]
     public DateTimeOffset? NextRetryAt { get; set; }
 
+    [Id(14)]
     public string? LastError { get; set; }
 
+    [Id(15)]
     public PaymentFailure? Failure { get; set; }
 
+    [Id(16)]
     public long RefundedMinor { get; set; }
 
+    [Id(17)]
     public List<PaymentOrderHistoryEntry> History { get; set; } = [];
 
+    [Id(18)]
     public DateTimeOffset CreatedAt { get; set; }
 
+    [Id(19)]
     public DateTimeOffset UpdatedAt { get; set; }
 }

@@ -1,23 +1,34 @@
 namespace Payments.Grains.Wallets;
 
+// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+[GenerateSerializer, Alias("Payments.Grains.SellerWalletState")]
 internal sealed class SellerWalletState
 {
+    [Id(0)]
     public string? MerchantId { get; set; }
 
     /// <summary>Balances by ISO currency code, in minor units.</summary>
+    [Id(1)]
     public Dictionary<string, CurrencyBalance> Balances { get; set; } = new(StringComparer.Ordinal);
 
     /// <summary>Every operation applied, so that a retried one is recognised and skipped.</summary>
+    [Id(2)]
     public HashSet<string> AppliedOperations { get; set; } = new(StringComparer.Ordinal);
 
+    // Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+    [GenerateSerializer, Alias("Payments.Grains.CurrencyBalance")]
     internal sealed class CurrencyBalance
     {
+        [Id(0)]
         public long Pending { get; set; }
 
+        [Id(1)]
         public long Available { get; set; }
 
+        [Id(2)]
         public long Reserved { get; set; }
 
+        [Id(3)]
         public long PaidOut { get; set; }
     }
 }
