@@ -86,6 +86,11 @@ public sealed class LocalPostgres : IAsyncDisposable
 
         _stopped = true;
         NpgsqlConnection.ClearAllPools();
+        if (!File.Exists(Path.Combine(_clusterDirectory, "postmaster.pid")))
+        {
+            return;
+        }
+
         _logger.LogInformation("Stopping PostgreSQL in {Directory}", _clusterDirectory);
         await RunAsync(_binaries.PgCtl, ["stop", "-D", _clusterDirectory, "-m", "fast", "-w", "-t", "60"],
             Environment.IsPrivilegedProcess, _clusterDirectory, CancellationToken.None);

@@ -44,3 +44,31 @@ public sealed class LocalPostgresTests
         }
     }
 }
+
+public sealed class LocalPostgresLifecycleTests
+{
+    [Fact]
+    public async Task A_server_left_running_by_a_killed_process_is_reused_and_the_schema_is_applied_once()
+    {
+        var dataDirectory = Infrastructure.TestServer.NewDataDirectory();
+        try
+        {
+            // The first owner "dies" without stopping its server: it is simply never disposed before the second starts.
+            var abandoned = await LocalPostgres.StartAsync(dataDirectory, durable: false, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, CancellationToken.None);
+            await using (var second = await PaymentsDatabase.OpenAsync(null, dataDirectory, durable: false, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, CancellationToken.None))
+            {
+                Assert.Equal(abandoned.Port, new Npgsql.NpgsqlConnectionStringBuilder(second.ConnectionString).Port);
+                await SchemaMigrator.ApplyAsync(second.DataSource, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, CancellationToken.None);
+                await using var command = second.DataSource.CreateCommand("SELECT string_agg(script, ',' ORDER BY script) FROM schema_migrations");
+                Assert.Equal(string.Join(',', SchemaMigrator.ScriptNames.Select(Path.GetFileName)), await command.ExecuteScalarAsync());
+            }
+
+            Assert.False(File.Exists(Path.Combine(dataDirectory, "postgres", "postmaster.pid")), "the reusing owner did not stop the server");
+            await abandoned.DisposeAsync();
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Globalization;
+
+namespace Payments.LoadTest;
+
+/// <summary>Command-line settings of one load-test run.</summary>
+internal sealed record LoadTestOptions(
+    Uri BaseUrl,
+    int Checkouts,
+    int Concurrency,
+    int OrdersPerCheckout,
+    string ApiKey,
+    string OperatorKey,
+    string Token,
+    int Warmup)
+{
+    public const string Usage = """
+        Usage: Payments.LoadTest [options]
+          --url URL                  server base address         (default http://127.0.0.1:5080)
+          --checkouts N              measured checkouts, N >= 1  (default 1000)
+          --concurrency C            concurrent workers, C >= 1  (default 16)
+          --orders-per-checkout K    orders per checkout, 1..100 (default 1)
+          --api-key KEY              merchant API key            (default sk_test_demo_merchant)
+          --operator-key KEY         operator API key            (default sk_test_demo_operator)
+          --token TOKEN              PSP payment-method token    (default pm_card_visa)
+          --warmup N                 unmeasured checkouts first  (default 50)
+        Exit code: 0 if every measured request answered 201 and the invariants hold, 1 otherwise,
+        2 for bad arguments.
+        """;
+
+    /// <summary>Parses <paramref name="args"/>; returns null with a reason when they are not valid.</summary>
+    public static LoadTestOptions? TryParse(string[] args, out string? error)
+    {
+        var options = new LoadTestOptions(
+            new Uri("http://127.0.0.1:5080"), 1000, 16, 1,
+            "sk_test_demo_merchant", "sk_test_demo_operator", "pm_card_visa", 50);
+        error = null;
+
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (i + 1 >= args.Length)
+            {
+                error = $"missing value for {name}";
+                return null;
+            }
+
+            var value = args[++i];
+            switch (name)
+            {
+                case "--url":
+                    if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
+                    {
+                        error = $"--url must be an absolute http(s) address, got '{value}'";
+                        return null;
+                    }
+
+                    options = options with { BaseUrl = url };
+                    break;
+                case "--checkouts":
+                    if (!TryInt(value, 1, int.MaxValue, out var checkouts, ref error, name)) return null;
+                    options = options with { Checkouts = checkouts };
+                    break;
+                case "--concurrency":
+                    if (!TryInt(value, 1, 4096, out var concurrency, ref error, name)) return null;
+                    options = options with { Concurrency = concurrency };
+                    break;
+                case "--orders-per-checkout":
+                    // The API accepts 1–100 orders per checkout.
+                    if (!TryInt(value, 1, 100, out var orders, ref error, name)) return null;
+                    options = options with { OrdersPerCheckout = orders };
+                    break;
+                case "--warmup":
+                    if (!TryInt(value, 0, int.MaxValue, out var warmup, ref error, name)) return null;
+                    options = options with { Warmup = warmup };
+                    break;
+                case "--api-key" when value.Length > 0:
+                    options = options with { ApiKey = value };
+                    break;
+                case "--operator-key" when value.Length > 0:
+                    options = options with { OperatorKey = value };
+                    break;
+                case "--token" when value.Length > 0:
+                    options = options with { Token = value };
+                    break;
+                default:
+                    error = $"unknown option or empty value: {name} '{value}'";
+                    return null;
+            }
+        }
+
+        return options;
+    }
+
+    private static bool TryInt(string text, int min, int max, out int value, ref string? error, string name)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
+        {
+            return true;
+        }
+
+        error = $"{name} must be an integer in {min}..{max}, got '{text}'";
+        return false;
+    }
+}
