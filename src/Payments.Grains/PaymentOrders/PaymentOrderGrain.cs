@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Storage;
 using Payments.Core.Ledger;
 using Payments.Core.Money;
 using Payments.Core.PaymentOrders;
@@ -114,8 +113,8 @@ internal sealed class PaymentOrderGrain(
     {
         if (State.Status == PaymentOrderStatus.NotStarted)
         {
+            // Written together with the first attempt, still before the PSP hears of it.
             Transition(PaymentOrderStatus.Executing);
-            await order.WriteStateAsync();
         }
 
         if (State.Status == PaymentOrderStatus.Executing)
@@ -218,40 +217,41 @@ internal sealed class PaymentOrderGrain(
             new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
     }
 
-    /// <summary>The outbox: wallet and ledger, each applied once however often this runs, in either order of failure.</summary>
+    /// <summary>
+    /// The outbox: wallet and ledger, each applied once however often this runs, in either order of failure.
+    /// Both carry the operation id, so they run side by side and their flags are written together.
+    /// </summary>
     private async Task ApplyEffectsAsync()
     {
         var amount = new Money(State.AmountMinor, Currency.Get(State.Currency));
         var operationId = $"payin:{PaymentOrderId}";
+        var wallet = State.WalletUpdated ? null : GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount)
+            .CreditPendingAsync(new CreditPendingFunds(operationId, State.MerchantId, amount));
+        var ledger = State.LedgerUpdated ? null : GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId))
+            .AppendAsync(new LedgerTransaction(operationId, "payin", PaymentOrderId, State.PspReference,
+            [
+                new LedgerEntry(LedgerAccounts.PspReceivable(PspName), EntryDirection.Debit, amount),
+                new LedgerEntry(LedgerAccounts.SellerPending(State.SellerAccount), EntryDirection.Credit, amount),
+            ]));
         try
         {
-            if (!State.WalletUpdated)
-            {
-                await GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount)
-                    .CreditPendingAsync(new CreditPendingFunds(operationId, State.MerchantId, amount));
-                State.WalletUpdated = true;
-                State.UpdatedAt = time.GetUtcNow();
-                await order.WriteStateAsync();
-            }
-
-            if (!State.LedgerUpdated)
-            {
-                var transaction = new LedgerTransaction(operationId, "payin", PaymentOrderId, State.PspReference,
-                [
-                    new LedgerEntry(LedgerAccounts.PspReceivable(PspName), EntryDirection.Debit, amount),
-                    new LedgerEntry(LedgerAccounts.SellerPending(State.SellerAccount), EntryDirection.Credit, amount),
-                ]);
-                await GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId)).AppendAsync(transaction);
-                State.LedgerUpdated = true;
-                State.UpdatedAt = time.GetUtcNow();
-                await order.WriteStateAsync();
-            }
+            await Task.WhenAll(new Task?[] { wallet, ledger }.OfType<Task>());
         }
-        catch (Exception exception) when (exception is not InconsistentStateException)
+        catch (Exception exception)
         {
-            // The effect stays owed: the timer (or, after a crash, the reminder) applies it again.
+            // What failed stays owed: the timer (or, after a crash, the reminder) applies it again.
             logger.LogWarning(exception, "Payment order {PaymentOrderId}: wallet/ledger effect failed; will retry", PaymentOrderId);
             ArmRetryTimer(options.Value.Retry.DelayBase);
+        }
+
+        var walletDone = wallet is { IsCompletedSuccessfully: true };
+        var ledgerDone = ledger is { IsCompletedSuccessfully: true };
+        if (walletDone || ledgerDone)
+        {
+            State.WalletUpdated |= walletDone;
+            State.LedgerUpdated |= ledgerDone;
+            State.UpdatedAt = time.GetUtcNow();
+            await order.WriteStateAsync();
         }
     }
 
