@@ -60,11 +60,15 @@ public sealed class PaymentsDatabase : IAsyncDisposable
             return Path.GetFullPath(configured);
         }
 
-        for (var directory = new DirectoryInfo(Directory.GetCurrentDirectory()); directory is not null; directory = directory.Parent)
+        // From the working directory (dotnet run at the root), else from the binaries (bin/ inside the repository).
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
-            if (File.Exists(Path.Combine(directory.FullName, "PaymentsOrleans.sln")))
+            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
             {
-                return Path.Combine(directory.FullName, ".data");
+                if (File.Exists(Path.Combine(directory.FullName, "PaymentsOrleans.sln")))
+                {
+                    return Path.Combine(directory.FullName, ".data");
+                }
             }
         }
 
