@@ -70,14 +70,14 @@ internal sealed class CheckoutGrain(
                 TaskScheduler.Current);
         }
 
-        var view = await BuildViewAsync(recordPaymentDone: true);
+        var view = await BuildViewAsync();
         var outcome = results.All(result => result.Outcome == CreatePaymentOrderOutcome.AlreadyExists)
             ? CreateCheckoutOutcome.AlreadyExists
             : CreateCheckoutOutcome.Created;
         return new CreateCheckoutResult(outcome, view, null);
     }
 
-    public async Task<CheckoutView?> GetAsync() => checkout.State.Exists ? await BuildViewAsync(recordPaymentDone: false) : null;
+    public async Task<CheckoutView?> GetAsync() => checkout.State.Exists ? await BuildViewAsync() : null;
 
     private async Task<(string PaymentOrderId, CreatePaymentOrderOutcome Outcome)> CreateOrderAsync(CreateCheckout command, CheckoutOrderLine line)
     {
@@ -96,8 +96,8 @@ internal sealed class CheckoutGrain(
         checkout.State = new CheckoutState();
     }
 
-    /// <param name="recordPaymentDone">Only non-interleaved calls may write state: concurrent writes of one activation would race on the ETag.</param>
-    private async Task<CheckoutView> BuildViewAsync(bool recordPaymentDone)
+    /// <summary>The checkout's status and is_payment_done follow from its orders, so they are derived, never stored.</summary>
+    private async Task<CheckoutView> BuildViewAsync()
     {
         var orders = await Task.WhenAll(checkout.State.PaymentOrderIds.Select(id => GrainFactory.GetGrain<IPaymentOrderGrain>(id).GetAsync()));
         var known = orders.OfType<PaymentOrderView>().ToArray();
@@ -105,13 +105,6 @@ internal sealed class CheckoutGrain(
             ? CheckoutStatusExtensions.FromOrders(known.Select(order => order.Status).ToArray())
             : CheckoutStatus.Processing;
         var isPaymentDone = known.Length == checkout.State.PaymentOrderIds.Count && known.All(order => order.Status.IsFinal());
-        if (recordPaymentDone && isPaymentDone && !checkout.State.IsPaymentDone)
-        {
-            checkout.State.IsPaymentDone = true;
-            checkout.State.UpdatedAt = known.Max(order => order.UpdatedAt);
-            await checkout.WriteStateAsync();
-        }
-
         var updatedAt = known.Length == 0 ? checkout.State.UpdatedAt : new[] { checkout.State.UpdatedAt, known.Max(order => order.UpdatedAt) }.Max();
         return new CheckoutView(CheckoutId, checkout.State.MerchantId, status, isPaymentDone, checkout.State.BuyerId, known, checkout.State.CreatedAt, updatedAt);
     }

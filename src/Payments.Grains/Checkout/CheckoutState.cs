@@ -21,11 +21,8 @@ internal sealed class CheckoutState
     public List<string> PaymentOrderIds { get; set; } = [];
 
     [Id(5)]
-    public bool IsPaymentDone { get; set; }
-
-    [Id(6)]
     public DateTimeOffset CreatedAt { get; set; }
 
-    [Id(7)]
+    [Id(6)]
     public DateTimeOffset UpdatedAt { get; set; }
 }
