@@ -16,6 +16,15 @@ public static class PaymentOrderStatusExtensions
 {
     public static bool IsFinal(this PaymentOrderStatus status) => status is PaymentOrderStatus.Success or PaymentOrderStatus.Failed;
 
+    /// <summary>The state machine: NOT_STARTED → EXECUTING → SUCCESS | FAILED | REQUIRES_ACTION → SUCCESS | FAILED.</summary>
+    public static bool CanMoveTo(this PaymentOrderStatus from, PaymentOrderStatus to) => (from, to) switch
+    {
+        (PaymentOrderStatus.NotStarted, PaymentOrderStatus.Executing) => true,
+        (PaymentOrderStatus.Executing, PaymentOrderStatus.Success or PaymentOrderStatus.Failed or PaymentOrderStatus.RequiresAction) => true,
+        (PaymentOrderStatus.RequiresAction, PaymentOrderStatus.Success or PaymentOrderStatus.Failed) => true,
+        _ => false,
+    };
+
     /// <summary>The wire name used by the HTTP API: NOT_STARTED, EXECUTING, ...</summary>
     public static string ToWireName(this PaymentOrderStatus status) => status switch
     {

@@ -257,14 +257,7 @@ internal sealed class PaymentOrderGrain(
 
     private void Transition(PaymentOrderStatus next)
     {
-        var allowed = (State.Status, next) switch
-        {
-            (PaymentOrderStatus.NotStarted, PaymentOrderStatus.Executing) => true,
-            (PaymentOrderStatus.Executing, PaymentOrderStatus.Success or PaymentOrderStatus.Failed or PaymentOrderStatus.RequiresAction) => true,
-            (PaymentOrderStatus.RequiresAction, PaymentOrderStatus.Success or PaymentOrderStatus.Failed) => true,
-            _ => false,
-        };
-        if (!allowed)
+        if (!State.Status.CanMoveTo(next))
         {
             throw new InvalidOperationException($"Payment order {PaymentOrderId}: {State.Status} -> {next} is not a valid transition.");
         }
