@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Payments.Api.Authentication;
 using Payments.Api.Json;
@@ -19,6 +20,12 @@ public static class ApiServiceCollectionExtensions
         builder.Services.AddOptions<ApiKeyOptions>().BindConfiguration(ApiKeyOptions.SectionName).ValidateOnStart();
         builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
         builder.Services.AddSingleton<LedgerQueries>();
+        builder.Services.AddSingleton<OperationsQueries>();
+        builder.Services.AddSingleton<UnfinishedPaymentOrders>();
+        builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.SectionName).ValidateOnStart();
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<StuckPaymentsMonitor>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<StuckPaymentsMonitor>());
         builder.Services.AddProblemDetails();
         builder.Services.AddOpenApi();
         return builder;

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Payments.Grains.DeadLetters;
 using Payments.Grains.PaymentOrders;
 using Payments.Psp;
 
@@ -13,6 +14,7 @@ public static class GrainServiceCollectionExtensions
     {
         services.AddOptions<PaymentOrderOptions>().Bind(configuration.GetSection(PaymentOrderOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<DeadLetterStore>();
         services.AddStripePsp(configuration);
         return services;
     }

@@ -86,7 +86,18 @@ public sealed record PaymentOrderView(
     [property: Id(12)] Money.Money RefundedAmount,
     [property: Id(13)] IReadOnlyList<PaymentOrderHistoryEntry> History,
     [property: Id(14)] DateTimeOffset CreatedAt,
-    [property: Id(15)] DateTimeOffset UpdatedAt);
+    [property: Id(15)] DateTimeOffset UpdatedAt,
+    [property: Id(16)] bool DeadLettered = false);
+
+[GenerateSerializer, Alias("Payments.ReplayPaymentOrderOutcome")]
+public enum ReplayPaymentOrderOutcome
+{
+    Replayed = 0,
+    NotParked = 1,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.ReplayPaymentOrderResult")]
+public sealed record ReplayPaymentOrderResult([property: Id(0)] ReplayPaymentOrderOutcome Outcome, [property: Id(1)] PaymentOrderView? Order);
 
 [Alias("Payments.IPaymentOrderGrain")]
 public interface IPaymentOrderGrain : IGrainWithStringKey
@@ -98,6 +109,10 @@ public interface IPaymentOrderGrain : IGrainWithStringKey
     /// <summary>Drives the order as far as it can go now: PSP charge, then wallet and ledger effects.</summary>
     [Alias("ExecuteAsync")]
     Task<PaymentOrderView> ExecuteAsync();
+
+    /// <summary>Gives a dead-lettered order a fresh retry budget and drives it again.</summary>
+    [Alias("ReplayAsync")]
+    Task<ReplayPaymentOrderResult> ReplayAsync();
 
     /// <summary>Forgets an order that its checkout could not create, as long as it never started.</summary>
     [Alias("ReleaseAsync")]

@@ -5,6 +5,7 @@ using Payments.Core.Ledger;
 using Payments.Core.Money;
 using Payments.Core.PaymentOrders;
 using Payments.Core.Wallets;
+using Payments.Grains.DeadLetters;
 using Payments.Psp;
 
 namespace Payments.Grains.PaymentOrders;
@@ -17,6 +18,7 @@ namespace Payments.Grains.PaymentOrders;
 internal sealed class PaymentOrderGrain(
     [PersistentState("paymentOrder", GrainStorage.Name)] IPersistentState<PaymentOrderState> order,
     IPspClient psp,
+    DeadLetterStore deadLetters,
     IOptions<PaymentOrderOptions> options,
     TimeProvider time,
     ILogger<PaymentOrderGrain> logger) : Grain, IPaymentOrderGrain, IRemindable
@@ -111,6 +113,13 @@ internal sealed class PaymentOrderGrain(
     /// <summary>Takes the order as far as it can go now; leaves a timer behind when it has to wait.</summary>
     private async Task DriveAsync()
     {
+        if (State.DeadLettered)
+        {
+            // Parked until an operator replays it. The row is written again in case we died right after parking.
+            await RecordDeadLetterAsync();
+            return;
+        }
+
         if (State.Status == PaymentOrderStatus.NotStarted)
         {
             // Written together with the first attempt, still before the PSP hears of it.
@@ -188,9 +197,19 @@ internal sealed class PaymentOrderGrain(
             case PspOutcomeKind.Unknown:
                 // Not a failure: the PSP may have charged. Ask again later with the same idempotency key.
                 State.LastError = outcome.FailureMessage ?? outcome.FailureCode ?? "unknown PSP outcome";
-                ScheduleRetry(outcome.RetryAfter);
-                logger.LogWarning("Payment order {PaymentOrderId}: PSP outcome unknown after attempt {Attempt} ({Error}); retrying at {NextRetryAt}",
-                    PaymentOrderId, State.Attempts, State.LastError, State.NextRetryAt);
+                if (State.Attempts - State.AttemptsAtBudgetStart >= options.Value.Retry.AttemptsMax)
+                {
+                    Park();
+                    logger.LogError("Payment order {PaymentOrderId}: PSP outcome still unknown after {Attempts} attempts ({Error}); parked as a dead letter",
+                        PaymentOrderId, State.Attempts, State.LastError);
+                }
+                else
+                {
+                    ScheduleRetry(outcome.RetryAfter);
+                    logger.LogWarning("Payment order {PaymentOrderId}: PSP outcome unknown after attempt {Attempt} ({Error}); retrying at {NextRetryAt}",
+                        PaymentOrderId, State.Attempts, State.LastError, State.NextRetryAt);
+                }
+
                 break;
             default:
                 throw new UnreachableException($"Unknown PSP outcome {outcome.Kind}.");
@@ -198,7 +217,49 @@ internal sealed class PaymentOrderGrain(
 
         AssertConsistent();
         await order.WriteStateAsync();
+        if (State.DeadLettered)
+        {
+            await RecordDeadLetterAsync();
+        }
     }
+
+    public async Task<ReplayPaymentOrderResult> ReplayAsync()
+    {
+        if (!State.Exists || !State.DeadLettered)
+        {
+            return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.NotParked, State.Exists ? ToView() : null);
+        }
+
+        // A fresh budget: the attempts so far stay on record, the count toward the limit starts again.
+        State.DeadLettered = false;
+        State.DeadLetteredAt = null;
+        State.AttemptsAtBudgetStart = State.Attempts;
+        State.EffectFailures = 0;
+        State.NextRetryAt = null;
+        State.UpdatedAt = time.GetUtcNow();
+        await order.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        await deadLetters.MarkReplayedAsync(PaymentOrderId, State.UpdatedAt);
+        await DriveAsync();
+        return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.Replayed, ToView());
+    }
+
+    private void Park()
+    {
+        State.DeadLettered = true;
+        State.DeadLetteredAt = time.GetUtcNow();
+        State.NextRetryAt = null;
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+    }
+
+    private Task RecordDeadLetterAsync() => deadLetters.ParkAsync(
+        PaymentOrderId,
+        State.MerchantId,
+        State.Status == PaymentOrderStatus.Success ? DeadLetterStore.StageEffects : DeadLetterStore.StagePspCharge,
+        State.Attempts,
+        State.LastError ?? "unknown",
+        State.DeadLetteredAt ?? State.UpdatedAt);
 
     private void ScheduleRetry(TimeSpan? retryAfter)
     {
@@ -223,6 +284,11 @@ internal sealed class PaymentOrderGrain(
     /// </summary>
     private async Task ApplyEffectsAsync()
     {
+        if (State.WalletUpdated && State.LedgerUpdated)
+        {
+            return;
+        }
+
         var amount = new Money(State.AmountMinor, Currency.Get(State.Currency));
         var operationId = $"payin:{PaymentOrderId}";
         var wallet = State.WalletUpdated ? null : GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount)
@@ -239,19 +305,30 @@ internal sealed class PaymentOrderGrain(
         }
         catch (Exception exception)
         {
-            // What failed stays owed: the timer (or, after a crash, the reminder) applies it again.
-            logger.LogWarning(exception, "Payment order {PaymentOrderId}: wallet/ledger effect failed; will retry", PaymentOrderId);
-            ArmRetryTimer(options.Value.Retry.DelayBase);
+            // What failed stays owed: the timer (or, after a crash, the reminder) applies it again, with backoff,
+            // until the budget is spent and the order is parked for an operator.
+            State.EffectFailures++;
+            State.LastError = $"{exception.GetType().Name}: {exception.Message}";
+            if (State.EffectFailures >= options.Value.Retry.AttemptsMax)
+            {
+                Park();
+                logger.LogError(exception, "Payment order {PaymentOrderId}: wallet/ledger effects failed {Failures} times; parked as a dead letter", PaymentOrderId, State.EffectFailures);
+            }
+            else
+            {
+                var retry = options.Value.Retry;
+                ArmRetryTimer(RetryDelay.Next(State.EffectFailures, retry.DelayBase, retry.DelayMax, retryAfter: null, Random.Shared));
+                logger.LogWarning(exception, "Payment order {PaymentOrderId}: wallet/ledger effect failed; will retry", PaymentOrderId);
+            }
         }
 
-        var walletDone = wallet is { IsCompletedSuccessfully: true };
-        var ledgerDone = ledger is { IsCompletedSuccessfully: true };
-        if (walletDone || ledgerDone)
+        State.WalletUpdated |= wallet is { IsCompletedSuccessfully: true };
+        State.LedgerUpdated |= ledger is { IsCompletedSuccessfully: true };
+        State.UpdatedAt = time.GetUtcNow();
+        await order.WriteStateAsync();
+        if (State.DeadLettered)
         {
-            State.WalletUpdated |= walletDone;
-            State.LedgerUpdated |= ledgerDone;
-            State.UpdatedAt = time.GetUtcNow();
-            await order.WriteStateAsync();
+            await RecordDeadLetterAsync();
         }
     }
 
@@ -322,6 +399,7 @@ internal sealed class PaymentOrderGrain(
             new Money(State.RefundedMinor, currency),
             State.History.ToArray(),
             State.CreatedAt,
-            State.UpdatedAt);
+            State.UpdatedAt,
+            State.DeadLettered);
     }
 }

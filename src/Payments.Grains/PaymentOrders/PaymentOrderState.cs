@@ -69,4 +69,19 @@ internal sealed class PaymentOrderState
 
     [Id(19)]
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Parked after the retry budget ran out: nothing is retried until an operator replays it.</summary>
+    [Id(20)]
+    public bool DeadLettered { get; set; }
+
+    [Id(21)]
+    public DateTimeOffset? DeadLetteredAt { get; set; }
+
+    /// <summary>The attempt count when the current retry budget began (0, or the count at the last replay).</summary>
+    [Id(22)]
+    public int AttemptsAtBudgetStart { get; set; }
+
+    /// <summary>Failed rounds of wallet/ledger effects since the current budget began.</summary>
+    [Id(23)]
+    public int EffectFailures { get; set; }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Orleans.Configuration;
 using Orleans.TestingHost;
 using Payments.Database;
 using Payments.PspSimulator;
@@ -12,7 +13,7 @@ using Payments.Tests.Infrastructure;
 namespace Payments.Tests.Cluster;
 
 /// <summary>An Orleans test cluster of two silos whose clustering, grain state and reminders live in PostgreSQL.</summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public class ClusterFixture : IAsyncLifetime
 {
     private const string ClusterId = "payments-test-cluster";
     private const string ServiceId = "payments-test-service";
@@ -39,6 +40,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         builder.Options.ServiceId = ServiceId;
         builder.Properties["ConnectionStrings:Payments"] = _database.ConnectionString;
         builder.Properties["Psp:BaseUrl"] = PspAddress.ToString().TrimEnd('/');
+        builder.Properties["Psp:RequestTimeout"] = "00:00:02";
+        builder.Properties["PaymentOrders:Retry:DelayBase"] = "00:00:00.050";
+        builder.Properties["PaymentOrders:Retry:DelayMax"] = "00:00:00.500";
+        builder.Properties["PaymentOrders:Retry:AttemptsMax"] = "200";
+        builder.Properties["PaymentOrders:ReminderPeriod"] = "00:00:02";
         builder.AddSiloBuilderConfigurator<PostgresSilo>();
         builder.AddClientBuilderConfigurator<PostgresClient>();
         Cluster = builder.Build();
@@ -68,7 +74,15 @@ public sealed class ClusterFixture : IAsyncLifetime
         {
             var connectionString = silo.Configuration.GetConnectionString("Payments")!;
             silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
-            silo.ConfigurePaymentsSilo(new ServerOptions { ClusterId = ClusterId, ServiceId = ServiceId }, connectionString, standalone: false);
+            silo.ConfigurePaymentsSilo(new ServerOptions { ClusterId = ClusterId, ServiceId = ServiceId, ReminderPeriodMin = TimeSpan.FromSeconds(1) }, connectionString, standalone: false);
+            // Declare a killed silo dead within seconds, so that its grains and reminders move on quickly.
+            silo.Configure<ClusterMembershipOptions>(membership =>
+            {
+                membership.ProbeTimeout = TimeSpan.FromMilliseconds(500);
+                membership.NumMissedProbesLimit = 2;
+                membership.NumVotesForDeathDeclaration = 1;
+                membership.TableRefreshTimeout = TimeSpan.FromSeconds(1);
+            });
         }
     }
 
@@ -78,6 +92,15 @@ public sealed class ClusterFixture : IAsyncLifetime
             client.UseAdoNetClustering(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = ("Npgsql", configuration.GetConnectionString("Payments")));
     }
 }
+
+[CollectionDefinition(Name)]
+public sealed class FailoverClusterCollection : ICollectionFixture<FailoverClusterFixture>
+{
+    public const string Name = "cluster-failover";
+}
+
+/// <summary>A cluster of its own, since its tests kill silos.</summary>
+public sealed class FailoverClusterFixture : ClusterFixture;
 
 [CollectionDefinition(Name)]
 public sealed class ClusterCollection : ICollectionFixture<ClusterFixture>

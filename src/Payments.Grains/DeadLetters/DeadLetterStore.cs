@@ -1,0 +1,41 @@
+using Npgsql;
+
+namespace Payments.Grains.DeadLetters;
+
+/// <summary>The dead-letter table, written by payment orders when they park or are replayed.</summary>
+public sealed class DeadLetterStore(NpgsqlDataSource database)
+{
+    public const string StagePspCharge = "psp_charge";
+    public const string StageEffects = "effects";
+
+    /// <summary>Records (or records again) that the order is parked. Safe to repeat.</summary>
+    public async Task ParkAsync(string paymentOrderId, string merchantId, string stage, int attempts, string lastError, DateTimeOffset parkedAt)
+    {
+        await using var command = database.CreateCommand("""
+            INSERT INTO dead_letters (payment_order_id, merchant_id, stage, attempts, last_error, parked_at, status)
+            VALUES ($1, $2, $3, $4, $5, $6, 'parked')
+            ON CONFLICT (payment_order_id) DO UPDATE
+            SET stage = excluded.stage, attempts = excluded.attempts, last_error = excluded.last_error,
+                parked_at = excluded.parked_at, status = 'parked', replayed_at = NULL
+            WHERE dead_letters.status <> 'parked' OR dead_letters.parked_at <> excluded.parked_at
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderId });
+        command.Parameters.Add(new NpgsqlParameter { Value = merchantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = stage });
+        command.Parameters.Add(new NpgsqlParameter { Value = attempts });
+        command.Parameters.Add(new NpgsqlParameter { Value = lastError });
+        command.Parameters.Add(new NpgsqlParameter { Value = parkedAt });
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task MarkReplayedAsync(string paymentOrderId, DateTimeOffset replayedAt)
+    {
+        await using var command = database.CreateCommand("""
+            UPDATE dead_letters SET status = 'replayed', replayed_at = $2, replay_count = replay_count + 1
+            WHERE payment_order_id = $1 AND status = 'parked'
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderId });
+        command.Parameters.Add(new NpgsqlParameter { Value = replayedAt });
+        await command.ExecuteNonQueryAsync();
+    }
+}
