@@ -26,11 +26,25 @@ internal sealed class SellerWalletGrain(
         }
 
         var balance = BalanceOf(command.Amount.Currency.Code);
+        var merchantBefore = wallet.State.MerchantId;
         balance.Pending = checked(balance.Pending + command.Amount.Minor);
         wallet.State.MerchantId ??= command.MerchantId;
         wallet.State.AppliedOperations.Add(command.OperationId);
         AssertConsistent();
-        await wallet.WriteStateAsync();
+        try
+        {
+            await wallet.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
+            balance.Pending -= command.Amount.Minor;
+            wallet.State.MerchantId = merchantBefore;
+            wallet.State.AppliedOperations.Remove(command.OperationId);
+            DeactivateOnIdle();
+            throw;
+        }
+
         return new WalletOperationResult(WalletOperationOutcome.Applied);
     }
 
