@@ -13,8 +13,8 @@ public sealed record SimulatorResponse(int StatusCode, string Body, int? RetryAf
     public bool IsStored => StatusCode < 500;
 
     /// <summary>
-    /// Set for <c>pm_sim_timeout_once</c>: the charge was made and stored, but this first answer is
-    /// never delivered (the caller times out).
+    /// Set for <c>pm_sim_timeout_once</c> and the <c>timeout_after_charge_rate</c> fault: the charge was
+    /// made and stored, but this answer is never delivered: the connection is aborted instead.
     /// </summary>
     public bool LoseResponse { get; init; }
 }

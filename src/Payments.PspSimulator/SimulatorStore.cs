@@ -1,31 +1,95 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Payments.PspSimulator;
 
 /// <summary>
 /// All state of the simulator: payment intents, idempotency records and per-token attempt counters.
-/// In memory and thread-safe; the only class that knows how state is kept.
+/// Thread-safe, and the only class that knows how state is kept.
 /// </summary>
-public sealed class SimulatorStore
+/// <remarks>
+/// <para>
+/// Without a data directory the state lives in memory only. With one, the simulator stands for a PSP
+/// that outlives our process: every change (one <see cref="SimulatorTransaction"/>: the intents it
+/// saved, the counters it moved and the idempotency record it stored, together) is appended as one
+/// JSON line to <see cref="LogFileName"/> and flushed to the operating system before it becomes
+/// visible, so before any response that depends on it is sent. That survives a killed process
+/// (SIGKILL), not a machine crash: there is no fsync.
+/// </para>
+/// <para>
+/// At start the file is replayed to rebuild memory. A torn last line (the process was killed while
+/// writing it) is dropped and cut off; any other unreadable line stops the start, rather than
+/// pretending to a state the PSP never had.
+/// </para>
+/// <para>
+/// Line format, version 1: <c>{"v":1,"intents":[...],"attempts":{"counter":n},"idempotency":{"key",
+/// "fingerprint","status_code","body","retry_after_seconds"}}</c>; each part is left out when empty.
+/// Intents are full snapshots (the last one for an id wins), counters are absolute values.
+/// </para>
+/// </remarks>
+public sealed class SimulatorStore : IDisposable
 {
+    /// <summary>The file, in the data directory, that holds the simulator's state.</summary>
+    public const string LogFileName = "psp-simulator.jsonl";
+
+    private const int FormatVersion = 1;
+
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SimulatedPaymentIntent> _intents = new(StringComparer.Ordinal);
     private readonly List<string> _intentOrder = [];
     private readonly Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _attempts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _keyLocks = new(StringComparer.Ordinal);
+    private readonly FileStream? _log;
+    private long _logLength;
+
+    /// <summary>
+    /// A store in memory (<paramref name="dataDirectory"/> null or empty), or one kept in
+    /// <paramref name="dataDirectory"/> (created if missing) whose earlier state is loaded here. One
+    /// store at a time per directory: the file is held exclusively until <see cref="Dispose"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file holds a line that is neither valid nor the torn last one.</exception>
+    public SimulatorStore(string? dataDirectory = null)
+    {
+        if (string.IsNullOrEmpty(dataDirectory))
+        {
+            return;
+        }
+
+        Directory.CreateDirectory(dataDirectory);
+        Path = System.IO.Path.GetFullPath(System.IO.Path.Combine(dataDirectory, LogFileName));
+        _log = new FileStream(Path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, bufferSize: 1, FileOptions.SequentialScan);
+        try
+        {
+            _logLength = Replay(_log, Path);
+            _log.SetLength(_logLength);
+            _log.Position = _logLength;
+        }
+        catch
+        {
+            _log.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The file the state is kept in, or null when it is kept in memory only.</summary>
+    public string? Path { get; }
 
     /// <summary>
     /// Runs <paramref name="execute"/> under Stripe's idempotency rules for <paramref name="idempotencyKey"/>:
     /// requests with the same key run one at a time; a key seen before with the same
     /// <paramref name="fingerprint"/> gets the stored response back (<c>Replayed</c>); with another
     /// fingerprint it gets <paramref name="mismatch"/>. Without a key, <paramref name="execute"/> just runs.
+    /// The changes <paramref name="execute"/> makes through its transaction and the stored response
+    /// are kept together, at once, before this returns.
     /// </summary>
     public async Task<(SimulatorResponse Response, bool Replayed)> ExecuteIdempotentAsync(
         string? idempotencyKey,
         string fingerprint,
-        Func<SimulatorResponse> execute,
+        Func<SimulatorTransaction, SimulatorResponse> execute,
         Func<SimulatorResponse> mismatch,
         CancellationToken cancellationToken)
     {
@@ -33,7 +97,7 @@ public sealed class SimulatorStore
         ArgumentNullException.ThrowIfNull(mismatch);
         if (string.IsNullOrEmpty(idempotencyKey))
         {
-            return (execute(), false);
+            return (Update(execute), false);
         }
 
         var keyLock = _keyLocks.GetOrAdd(idempotencyKey, static _ => new SemaphoreSlim(1, 1));
@@ -51,15 +115,12 @@ public sealed class SimulatorStore
                 return record.Fingerprint == fingerprint ? (record.Response, true) : (mismatch(), false);
             }
 
-            var response = execute();
-            if (response.IsStored)
-            {
-                lock (_gate)
-                {
-                    _idempotency[idempotencyKey] = new IdempotencyRecord(fingerprint, response with { LoseResponse = false });
-                }
-            }
-
+            var transaction = new SimulatorTransaction(this);
+            var response = execute(transaction);
+            var stored = response.IsStored
+                ? new IdempotencyRecord(idempotencyKey, fingerprint, response with { LoseResponse = false })
+                : null;
+            Commit(transaction, stored);
             return (response, false);
         }
         finally
@@ -68,18 +129,25 @@ public sealed class SimulatorStore
         }
     }
 
+    /// <summary>Runs <paramref name="change"/> and keeps what it changed through its transaction, all at once.</summary>
+    public T Update<T>(Func<SimulatorTransaction, T> change)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var transaction = new SimulatorTransaction(this);
+        var result = change(transaction);
+        Commit(transaction, idempotency: null);
+        return result;
+    }
+
+    /// <summary>Saves one payment intent (a transaction of its own).</summary>
     public void SaveIntent(SimulatedPaymentIntent intent)
     {
         ArgumentNullException.ThrowIfNull(intent);
-        lock (_gate)
+        Update(transaction =>
         {
-            if (!_intents.ContainsKey(intent.Id))
-            {
-                _intentOrder.Add(intent.Id);
-            }
-
-            _intents[intent.Id] = intent;
-        }
+            transaction.SaveIntent(intent);
+            return true;
+        });
     }
 
     public SimulatedPaymentIntent? FindIntent(string id)
@@ -99,17 +167,6 @@ public sealed class SimulatorStore
         }
     }
 
-    /// <summary>Counts attempts of one thing (for test cards that fail the first n times); returns the new count.</summary>
-    public int IncrementAttempts(string counter)
-    {
-        lock (_gate)
-        {
-            var count = _attempts.GetValueOrDefault(counter) + 1;
-            _attempts[counter] = count;
-            return count;
-        }
-    }
-
     /// <summary>A new Stripe-style id such as <c>pi_3Q...</c>.</summary>
     public static string NewId(string prefix)
     {
@@ -117,5 +174,241 @@ public sealed class SimulatorStore
         return prefix + "_" + RandomNumberGenerator.GetString(alphabet, 24);
     }
 
-    private sealed record IdempotencyRecord(string Fingerprint, SimulatorResponse Response);
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _log?.Dispose();
+        }
+    }
+
+    internal int CurrentAttempts(string counter)
+    {
+        lock (_gate)
+        {
+            return _attempts.GetValueOrDefault(counter);
+        }
+    }
+
+    /// <summary>Writes the transaction's changes as one line (if kept in a file), then makes them visible.</summary>
+    private void Commit(SimulatorTransaction transaction, IdempotencyRecord? idempotency)
+    {
+        if (transaction.Intents.Count == 0 && transaction.Attempts.Count == 0 && idempotency is null)
+        {
+            return;
+        }
+
+        lock (_gate)
+        {
+            if (_log is not null)
+            {
+                Append(new LogLine
+                {
+                    Version = FormatVersion,
+                    Intents = transaction.Intents.Count == 0 ? null : [.. transaction.Intents.Values],
+                    Attempts = transaction.Attempts.Count == 0 ? null : new Dictionary<string, int>(transaction.Attempts, StringComparer.Ordinal),
+                    Idempotency = idempotency is null ? null : LogIdempotency.From(idempotency),
+                });
+            }
+
+            foreach (var intent in transaction.Intents.Values)
+            {
+                ApplyIntent(intent);
+            }
+
+            foreach (var (counter, count) in transaction.Attempts)
+            {
+                _attempts[counter] = count;
+            }
+
+            if (idempotency is not null)
+            {
+                _idempotency[idempotency.Key] = idempotency;
+            }
+        }
+    }
+
+    /// <summary>Appends one line and flushes it to the operating system. Called under <see cref="_gate"/>.</summary>
+    private void Append(LogLine line)
+    {
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(line, SimulatorStoreJson.Default.LogLine);
+        var buffer = new byte[bytes.Length + 1];
+        bytes.CopyTo(buffer, 0);
+        buffer[^1] = (byte)'\n';
+        ObjectDisposedException.ThrowIf(!_log!.CanWrite, this);
+        try
+        {
+            _log.Write(buffer);
+            _log.Flush();
+            _logLength += buffer.Length;
+        }
+        catch (IOException)
+        {
+            // Don't leave half a line for the next one to be appended to: cut back to the last whole line.
+            _log.SetLength(_logLength);
+            _log.Position = _logLength;
+            throw;
+        }
+    }
+
+    private void ApplyIntent(SimulatedPaymentIntent intent)
+    {
+        if (!_intents.ContainsKey(intent.Id))
+        {
+            _intentOrder.Add(intent.Id);
+        }
+
+        _intents[intent.Id] = intent;
+    }
+
+    /// <summary>Loads every whole line of <paramref name="log"/>; returns the length of the whole lines.</summary>
+    private long Replay(FileStream log, string path)
+    {
+        var line = new ArrayBufferWriter<byte>();
+        var buffer = new byte[64 * 1024];
+        long position = 0;
+        long wholeLines = 0;
+        var lineNumber = 0;
+        int read;
+        while ((read = log.Read(buffer)) > 0)
+        {
+            var rest = buffer.AsSpan(0, read);
+            while (true)
+            {
+                var newline = rest.IndexOf((byte)'\n');
+                if (newline < 0)
+                {
+                    line.Write(rest);
+                    position += rest.Length;
+                    break;
+                }
+
+                line.Write(rest[..newline]);
+                position += newline + 1;
+                lineNumber++;
+                ReplayLine(line.WrittenSpan, path, lineNumber);
+                line.ResetWrittenCount();
+                wholeLines = position;
+                rest = rest[(newline + 1)..];
+            }
+        }
+
+        // Whatever follows the last newline is a line the process was killed while writing: never acknowledged.
+        return wholeLines;
+    }
+
+    private void ReplayLine(ReadOnlySpan<byte> json, string path, int lineNumber)
+    {
+        if (json.Trim(" \t\r"u8).IsEmpty)
+        {
+            return;
+        }
+
+        LogLine? line;
+        try
+        {
+            line = JsonSerializer.Deserialize(json, SimulatorStoreJson.Default.LogLine);
+        }
+        catch (JsonException exception)
+        {
+            throw new InvalidDataException($"{path}, line {lineNumber}: not a valid simulator state line ({exception.Message}).", exception);
+        }
+
+        if (line is null || line.Version != FormatVersion)
+        {
+            throw new InvalidDataException($"{path}, line {lineNumber}: unknown format version {line?.Version}; this simulator reads version {FormatVersion}.");
+        }
+
+        foreach (var intent in line.Intents ?? [])
+        {
+            ApplyIntent(intent);
+        }
+
+        foreach (var (counter, count) in line.Attempts ?? new Dictionary<string, int>())
+        {
+            _attempts[counter] = count;
+        }
+
+        if (line.Idempotency is { } idempotency)
+        {
+            _idempotency[idempotency.Key] = idempotency.ToRecord();
+        }
+    }
+
+    internal sealed record IdempotencyRecord(string Key, string Fingerprint, SimulatorResponse Response);
+
+    /// <summary>One line of the state file: one committed transaction.</summary>
+    internal sealed record LogLine
+    {
+        [JsonPropertyName("v")]
+        public int Version { get; init; }
+
+        public IReadOnlyList<SimulatedPaymentIntent>? Intents { get; init; }
+
+        public IReadOnlyDictionary<string, int>? Attempts { get; init; }
+
+        public LogIdempotency? Idempotency { get; init; }
+    }
+
+    internal sealed record LogIdempotency
+    {
+        public required string Key { get; init; }
+
+        public required string Fingerprint { get; init; }
+
+        public required int StatusCode { get; init; }
+
+        public required string Body { get; init; }
+
+        public int? RetryAfterSeconds { get; init; }
+
+        public static LogIdempotency From(IdempotencyRecord record) => new()
+        {
+            Key = record.Key,
+            Fingerprint = record.Fingerprint,
+            StatusCode = record.Response.StatusCode,
+            Body = record.Response.Body,
+            RetryAfterSeconds = record.Response.RetryAfterSeconds,
+        };
+
+        public IdempotencyRecord ToRecord() => new(Key, Fingerprint, new SimulatorResponse(StatusCode, Body, RetryAfterSeconds));
+    }
 }
+
+/// <summary>
+/// The changes of one request, made visible (and kept) together when it ends. Reads see the
+/// transaction's own changes first. Not thread-safe: one request's work.
+/// </summary>
+public sealed class SimulatorTransaction
+{
+    private readonly SimulatorStore _store;
+
+    internal SimulatorTransaction(SimulatorStore store) => _store = store;
+
+    internal Dictionary<string, SimulatedPaymentIntent> Intents { get; } = new(StringComparer.Ordinal);
+
+    internal Dictionary<string, int> Attempts { get; } = new(StringComparer.Ordinal);
+
+    public SimulatedPaymentIntent? FindIntent(string id) =>
+        Intents.TryGetValue(id, out var pending) ? pending : _store.FindIntent(id);
+
+    public void SaveIntent(SimulatedPaymentIntent intent)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        Intents[intent.Id] = intent;
+    }
+
+    /// <summary>Counts attempts of one thing (for test cards that fail the first n times); returns the new count.</summary>
+    public int IncrementAttempts(string counter)
+    {
+        var count = (Attempts.TryGetValue(counter, out var pending) ? pending : _store.CurrentAttempts(counter)) + 1;
+        Attempts[counter] = count;
+        return count;
+    }
+}
+
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(SimulatorStore.LogLine))]
+internal sealed partial class SimulatorStoreJson : JsonSerializerContext;

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Payments.PspSimulator;
 
@@ -12,15 +13,14 @@ internal static class StripeApi
 {
     private const string IdempotencyKeyHeader = "Idempotency-Key";
 
-    /// <summary>How long a <c>pm_sim_timeout_once</c> answer is held before the connection is dropped.</summary>
-    private static readonly TimeSpan LostResponseHold = TimeSpan.FromMinutes(2);
-
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/payment_intents", CreatePaymentIntentAsync);
         app.MapGet("/v1/payment_intents/{id}", GetPaymentIntentAsync);
         app.MapPost("/v1/payment_intents/{id}/confirm", ConfirmPaymentIntentAsync);
         app.MapGet("/_sim/payment_intents", ListSimulatedIntents);
+        app.MapGet("/_sim/faults", GetFaults);
+        app.MapPost("/_sim/faults", SetFaultsAsync);
     }
 
     /// <summary>Any <c>Authorization</c> is accepted on <c>/v1</c>, but there has to be one, as at Stripe.</summary>
@@ -39,7 +39,26 @@ internal static class StripeApi
         return next(http);
     }
 
-    private static async Task CreatePaymentIntentAsync(HttpContext http, SimulatorStore store)
+    /// <summary>The fault profile's <c>latency_ms</c>, before every <c>/v1</c> request (replays included).</summary>
+    public static async Task DelayAsync(HttpContext http, RequestDelegate next)
+    {
+        if (http.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal)
+            && http.RequestServices.GetRequiredService<SimulatorFaults>().Current.LatencyMs is > 0 and var latency)
+        {
+            try
+            {
+                await Task.Delay(latency, http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+
+        await next(http).ConfigureAwait(false);
+    }
+
+    private static async Task CreatePaymentIntentAsync(HttpContext http, SimulatorStore store, SimulatorFaults faults)
     {
         var form = await ReadFormAsync(http.Request).ConfigureAwait(false);
         var key = IdempotencyKey(http.Request);
@@ -47,13 +66,13 @@ internal static class StripeApi
         var (response, replayed) = await store.ExecuteIdempotentAsync(
             key,
             Fingerprint(http.Request, form),
-            () => CreatePaymentIntent(store, form, key, apiBase),
+            transaction => WithFaults(faults, () => CreatePaymentIntent(transaction, form, key, apiBase)),
             () => IdempotencyMismatch(key!),
             http.RequestAborted).ConfigureAwait(false);
         await WriteAsync(http, response, replayed).ConfigureAwait(false);
     }
 
-    private static async Task ConfirmPaymentIntentAsync(HttpContext http, SimulatorStore store, string id)
+    private static async Task ConfirmPaymentIntentAsync(HttpContext http, SimulatorStore store, SimulatorFaults faults, string id)
     {
         var form = await ReadFormAsync(http.Request).ConfigureAwait(false);
         var key = IdempotencyKey(http.Request);
@@ -61,7 +80,7 @@ internal static class StripeApi
         var (response, replayed) = await store.ExecuteIdempotentAsync(
             key,
             Fingerprint(http.Request, form),
-            () => ConfirmPaymentIntent(store, id, form, key, apiBase),
+            transaction => WithFaults(faults, () => ConfirmPaymentIntent(transaction, id, form, key, apiBase)),
             () => IdempotencyMismatch(key!),
             http.RequestAborted).ConfigureAwait(false);
         await WriteAsync(http, response, replayed).ConfigureAwait(false);
@@ -101,7 +120,39 @@ internal static class StripeApi
         return Results.Content(StripeJson.Serialize(list), "application/json", Encoding.UTF8);
     }
 
-    private static SimulatorResponse CreatePaymentIntent(SimulatorStore store, FormParameters form, string? key, string apiBase)
+    private static IResult GetFaults(SimulatorFaults faults) =>
+        Results.Content(StripeJson.Serialize(faults.Current.ToJson()), "application/json", Encoding.UTF8);
+
+    private static async Task<IResult> SetFaultsAsync(HttpContext http, SimulatorFaults faults)
+    {
+        using var reader = new StreamReader(http.Request.Body, Encoding.UTF8);
+        var body = await reader.ReadToEndAsync(http.RequestAborted).ConfigureAwait(false);
+        if (!SimulatorFaultProfile.TryParse(body, out var profile, out var error, out var field))
+        {
+            return Results.Content(StripeJson.ErrorBody("invalid_request_error", "parameter_invalid", error!, field), "application/json", Encoding.UTF8, 400);
+        }
+
+        faults.Set(profile);
+        return GetFaults(faults);
+    }
+
+    /// <summary>
+    /// Runs a create or confirm that is about to execute (not a replay) under the fault profile: either
+    /// an HTTP 500 before anything happens, or the work done and its answer lost, or just the work.
+    /// </summary>
+    private static SimulatorResponse WithFaults(SimulatorFaults faults, Func<SimulatorResponse> execute)
+    {
+        var roll = faults.Roll();
+        if (roll.Error)
+        {
+            return new SimulatorResponse(500, StripeJson.ErrorBody("api_error", null, "An error occurred with our connection to Stripe (PSP simulator fault: error_rate)."));
+        }
+
+        var response = execute();
+        return roll.LoseResponse && response.StatusCode < 500 ? response with { LoseResponse = true } : response;
+    }
+
+    private static SimulatorResponse CreatePaymentIntent(SimulatorTransaction changes, FormParameters form, string? key, string apiBase)
     {
         var amountText = form.Get("amount");
         if (string.IsNullOrEmpty(amountText))
@@ -169,16 +220,16 @@ internal static class StripeApi
 
         if (!confirm)
         {
-            store.SaveIntent(intent);
+            changes.SaveIntent(intent);
             return new SimulatorResponse(200, StripeJson.Serialize(StripeJson.PaymentIntent(intent, apiBase)));
         }
 
-        return Confirm(store, intent, paymentMethod!, key ?? intent.Metadata.GetValueOrDefault("payment_order_id") ?? intent.Id, apiBase);
+        return Confirm(changes, intent, paymentMethod!, key ?? intent.Metadata.GetValueOrDefault("payment_order_id") ?? intent.Id, apiBase);
     }
 
-    private static SimulatorResponse ConfirmPaymentIntent(SimulatorStore store, string id, FormParameters form, string? key, string apiBase)
+    private static SimulatorResponse ConfirmPaymentIntent(SimulatorTransaction changes, string id, FormParameters form, string? key, string apiBase)
     {
-        var intent = store.FindIntent(id);
+        var intent = changes.FindIntent(id);
         if (intent is null)
         {
             return NoSuchPaymentIntent(id);
@@ -206,15 +257,15 @@ internal static class StripeApi
             return NoSuchPaymentMethod(paymentMethod);
         }
 
-        return Confirm(store, intent with { PaymentMethod = paymentMethod }, paymentMethod, key ?? intent.Id, apiBase);
+        return Confirm(changes, intent with { PaymentMethod = paymentMethod }, paymentMethod, key ?? intent.Id, apiBase);
     }
 
     /// <summary>Confirms <paramref name="intent"/> with a known test payment method and saves the result.</summary>
-    private static SimulatorResponse Confirm(SimulatorStore store, SimulatedPaymentIntent intent, string paymentMethod, string attemptKey, string apiBase)
+    private static SimulatorResponse Confirm(SimulatorTransaction changes, SimulatedPaymentIntent intent, string paymentMethod, string attemptKey, string apiBase)
     {
         TestPaymentMethods.TryGetBehavior(paymentMethod, out var behavior);
 
-        if (behavior == TestCardBehavior.UnavailableTwice && store.IncrementAttempts("unavailable:" + attemptKey) <= 2)
+        if (behavior == TestCardBehavior.UnavailableTwice && changes.IncrementAttempts("unavailable:" + attemptKey) <= 2)
         {
             // Nothing happened: like a Stripe 5xx, the result is not stored and no intent is saved.
             return new SimulatorResponse(
@@ -232,29 +283,29 @@ internal static class StripeApi
                     ? new SimulatedCardError("card_declined", "generic_decline", "Your card was declined.", charge)
                     : new SimulatedCardError("card_declined", "insufficient_funds", "Your card has insufficient funds.", charge);
                 var failed = intent with { Status = "requires_payment_method", LatestCharge = charge, LastPaymentError = error };
-                store.SaveIntent(failed);
+                changes.SaveIntent(failed);
                 return new SimulatorResponse(402, StripeJson.CardErrorBody(error, StripeJson.PaymentIntent(failed, apiBase)));
 
             case TestCardBehavior.RequiresAction:
-                return Saved(store, intent with { Status = "requires_action", LastPaymentError = null }, apiBase);
+                return Saved(changes, intent with { Status = "requires_action", LastPaymentError = null }, apiBase);
 
             case TestCardBehavior.Processing:
-                return Saved(store, intent with { Status = "processing", LatestCharge = charge, LastPaymentError = null }, apiBase);
+                return Saved(changes, intent with { Status = "processing", LatestCharge = charge, LastPaymentError = null }, apiBase);
 
             default:
                 var response = Saved(
-                    store,
+                    changes,
                     intent with { Status = "succeeded", LatestCharge = charge, AmountReceived = intent.Amount, LastPaymentError = null },
                     apiBase);
-                return behavior == TestCardBehavior.TimeoutOnce && store.IncrementAttempts("timeout:" + attemptKey) == 1
+                return behavior == TestCardBehavior.TimeoutOnce && changes.IncrementAttempts("timeout:" + attemptKey) == 1
                     ? response with { LoseResponse = true }
                     : response;
         }
     }
 
-    private static SimulatorResponse Saved(SimulatorStore store, SimulatedPaymentIntent intent, string apiBase)
+    private static SimulatorResponse Saved(SimulatorTransaction changes, SimulatedPaymentIntent intent, string apiBase)
     {
-        store.SaveIntent(intent);
+        changes.SaveIntent(intent);
         return new SimulatorResponse(200, StripeJson.Serialize(StripeJson.PaymentIntent(intent, apiBase)));
     }
 
@@ -277,16 +328,8 @@ internal static class StripeApi
     {
         if (response.LoseResponse)
         {
-            // pm_sim_timeout_once: the charge is made and stored; this answer never arrives. Hold it
-            // until the caller gives up (its timeout), then drop the connection.
-            try
-            {
-                await Task.Delay(LostResponseHold, http.RequestAborted).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
+            // pm_sim_timeout_once or timeout_after_charge_rate: the charge is made and its answer kept
+            // under the Idempotency-Key, but this answer never arrives: the connection is reset.
             http.Abort();
             return;
         }

@@ -9,7 +9,7 @@ public enum TestCardBehavior
     RequiresAction,
     Processing,
 
-    /// <summary>Charged, but the first answer is lost: the caller times out.</summary>
+    /// <summary>Charged, but the first answer is lost: the connection is aborted instead.</summary>
     TimeoutOnce,
 
     /// <summary>HTTP 503 with <c>Retry-After</c> twice, then succeeds.</summary>

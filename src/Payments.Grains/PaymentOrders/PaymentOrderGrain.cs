@@ -72,7 +72,7 @@ internal sealed class PaymentOrderGrain(
             UpdatedAt = now,
         };
         AssertConsistent();
-        await order.WriteStateAsync();
+        await PersistAsync();
         return new CreatePaymentOrderResult(CreatePaymentOrderOutcome.Created);
     }
 
@@ -164,7 +164,7 @@ internal sealed class PaymentOrderGrain(
         State.Attempts++;
         State.NextRetryAt = null;
         State.UpdatedAt = time.GetUtcNow();
-        await order.WriteStateAsync();
+        await PersistAsync();
 
         var request = new PspChargeRequest(
             PaymentOrderId,
@@ -216,7 +216,7 @@ internal sealed class PaymentOrderGrain(
         }
 
         AssertConsistent();
-        await order.WriteStateAsync();
+        await PersistAsync();
         if (State.DeadLettered)
         {
             await RecordDeadLetterAsync();
@@ -237,7 +237,7 @@ internal sealed class PaymentOrderGrain(
         State.EffectFailures = 0;
         State.NextRetryAt = null;
         State.UpdatedAt = time.GetUtcNow();
-        await order.WriteStateAsync();
+        await PersistAsync();
         await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         await deadLetters.MarkReplayedAsync(PaymentOrderId, State.UpdatedAt);
         await DriveAsync();
@@ -325,7 +325,7 @@ internal sealed class PaymentOrderGrain(
         State.WalletUpdated |= wallet is { IsCompletedSuccessfully: true };
         State.LedgerUpdated |= ledger is { IsCompletedSuccessfully: true };
         State.UpdatedAt = time.GetUtcNow();
-        await order.WriteStateAsync();
+        await PersistAsync();
         if (State.DeadLettered)
         {
             await RecordDeadLetterAsync();
@@ -368,6 +368,25 @@ internal sealed class PaymentOrderGrain(
         if (State.RefundedMinor < 0 || State.RefundedMinor > State.AmountMinor)
         {
             throw new InvalidOperationException($"Payment order {PaymentOrderId} refunded {State.RefundedMinor} of {State.AmountMinor}.");
+        }
+    }
+
+    /// <summary>
+    /// Writes the state. If the write fails, memory may be ahead of storage, or (on an ETag conflict) another
+    /// activation owns the order: this activation goes away and the next call starts again from what is stored.
+    /// </summary>
+    private async Task PersistAsync()
+    {
+        try
+        {
+            await order.WriteStateAsync();
+        }
+        catch
+        {
+            _retryTimer?.Dispose();
+            _retryTimer = null;
+            DeactivateOnIdle();
+            throw;
         }
     }
 

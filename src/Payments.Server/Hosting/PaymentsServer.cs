@@ -46,9 +46,10 @@ public sealed class PaymentsServer : IAsyncDisposable
         using var startupLogging = LoggerFactory.Create(logging => logging.AddConfiguration(builder.Configuration.GetSection("Logging")).AddSimpleConsole());
         var startupLogger = startupLogging.CreateLogger<PaymentsServer>();
 
+        var dataDirectory = builder.Configuration["Database:DataDirectory"] ?? PaymentsDatabase.DefaultDataDirectory();
         var database = await PaymentsDatabase.OpenAsync(
             builder.Configuration.GetConnectionString(PaymentsDatabase.ConnectionStringName),
-            builder.Configuration["Database:DataDirectory"] ?? PaymentsDatabase.DefaultDataDirectory(),
+            dataDirectory,
             options.DurableDatabase,
             startupLogger,
             cancellationToken);
@@ -59,7 +60,8 @@ public sealed class PaymentsServer : IAsyncDisposable
             builder.Services.AddProblemDetails();
             if (options.Role is ServerRole.All && options.RunPspSimulator)
             {
-                pspSimulator = PspSimulatorApplication.Build([], builder.Configuration["Psp:BaseUrl"] ?? "http://127.0.0.1:5090");
+                // The simulated PSP keeps its charges in the data directory: like a real PSP, it outlives our crashes.
+                pspSimulator = PspSimulatorApplication.Build([], builder.Configuration["Psp:BaseUrl"] ?? PspSimulatorApplication.DefaultUrl, Path.Combine(dataDirectory, "psp-simulator"));
                 await pspSimulator.StartAsync(cancellationToken);
             }
 

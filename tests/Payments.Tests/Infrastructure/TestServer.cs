@@ -53,6 +53,7 @@ public sealed class TestServer : IAsyncDisposable
             ["PaymentOrders:ReminderPeriod"] = "00:00:02",
             ["Server:ReminderPeriodMin"] = "00:00:01",
             ["Psp:RequestTimeout"] = "00:00:02",
+            ["Operations:StuckAfter"] = "00:00:00",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
         };

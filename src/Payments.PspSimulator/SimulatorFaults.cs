@@ -1,0 +1,206 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Payments.PspSimulator;
+
+/// <summary>
+/// The simulator-wide chaos profile set by <c>POST /_sim/faults</c>. Every field defaults to none
+/// (0 / false). Not part of the PSP's state: a new simulator starts without faults.
+/// </summary>
+/// <param name="LatencyMs">Delay before handling every <c>/v1</c> request, replays included.</param>
+/// <param name="ErrorRate">
+/// Probability that a create or confirm that would execute (not a replay of a stored answer) is
+/// answered HTTP 500 <c>api_error</c> before anything happens: nothing is charged or stored, so a
+/// retry with the same Idempotency-Key executes for real.
+/// </param>
+/// <param name="TimeoutAfterChargeRate">
+/// Probability that a create or confirm that executed (and was not answered 5xx) loses its answer:
+/// the charge is made and the answer stored under its Idempotency-Key, then the connection is
+/// aborted. A retry with the same key gets the stored answer.
+/// </param>
+/// <param name="WebhookDuplicateRate">Probability that a webhook is sent twice (stored only, for now).</param>
+/// <param name="WebhookReorder">Whether webhooks may be sent out of order (stored only, for now).</param>
+/// <param name="Seed">Seed of the one random sequence all draws come from, so that a run is reproducible for a given request order.</param>
+public sealed record SimulatorFaultProfile(
+    int LatencyMs = 0,
+    double ErrorRate = 0,
+    double TimeoutAfterChargeRate = 0,
+    double WebhookDuplicateRate = 0,
+    bool WebhookReorder = false,
+    int Seed = 0)
+{
+    /// <summary>Upper bound of <see cref="LatencyMs"/>: ten minutes.</summary>
+    public const int MaxLatencyMs = 600_000;
+
+    public static SimulatorFaultProfile None { get; } = new();
+
+    /// <summary>The profile as <c>POST</c> and <c>GET /_sim/faults</c> show it.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["latency_ms"] = LatencyMs,
+        ["error_rate"] = ErrorRate,
+        ["timeout_after_charge_rate"] = TimeoutAfterChargeRate,
+        ["webhook_duplicate_rate"] = WebhookDuplicateRate,
+        ["webhook_reorder"] = WebhookReorder,
+        ["seed"] = Seed,
+    };
+
+    /// <summary>
+    /// Reads a profile from the JSON body of <c>POST /_sim/faults</c>: an object whose fields are all
+    /// optional (missing is 0 / false); an empty body is no faults. Unknown fields, wrong types and
+    /// out-of-range values are refused with a message naming the field.
+    /// </summary>
+    public static bool TryParse(string json, out SimulatorFaultProfile profile, out string? error, out string? field)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        profile = None;
+        error = null;
+        field = null;
+        if (string.IsNullOrWhiteSpace(json))
+        {
+            return true;
+        }
+
+        JsonNode? root;
+        try
+        {
+            root = JsonNode.Parse(json);
+        }
+        catch (JsonException exception)
+        {
+            error = $"The body is not valid JSON: {exception.Message}";
+            return false;
+        }
+
+        if (root is not JsonObject fields)
+        {
+            error = "The body must be a JSON object.";
+            return false;
+        }
+
+        foreach (var (name, value) in fields)
+        {
+            field = name;
+            switch (name)
+            {
+                case "latency_ms":
+                    if (!TryInt(value, out var latency) || latency < 0 || latency > MaxLatencyMs)
+                    {
+                        error = $"latency_ms must be an integer from 0 to {MaxLatencyMs}.";
+                        return false;
+                    }
+
+                    profile = profile with { LatencyMs = latency };
+                    break;
+
+                case "error_rate":
+                case "timeout_after_charge_rate":
+                case "webhook_duplicate_rate":
+                    if (!TryRate(value, out var rate))
+                    {
+                        error = $"{name} must be a number from 0 to 1.";
+                        return false;
+                    }
+
+                    profile = name switch
+                    {
+                        "error_rate" => profile with { ErrorRate = rate },
+                        "timeout_after_charge_rate" => profile with { TimeoutAfterChargeRate = rate },
+                        _ => profile with { WebhookDuplicateRate = rate },
+                    };
+                    break;
+
+                case "webhook_reorder":
+                    if (value?.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
+                    {
+                        error = "webhook_reorder must be true or false.";
+                        return false;
+                    }
+
+                    profile = profile with { WebhookReorder = value.GetValue<bool>() };
+                    break;
+
+                case "seed":
+                    if (!TryInt(value, out var seed))
+                    {
+                        error = "seed must be a 32-bit integer.";
+                        return false;
+                    }
+
+                    profile = profile with { Seed = seed };
+                    break;
+
+                default:
+                    error = $"Unknown field {name}; known: latency_ms, error_rate, timeout_after_charge_rate, webhook_duplicate_rate, webhook_reorder, seed.";
+                    return false;
+            }
+        }
+
+        field = null;
+        return true;
+    }
+
+    private static bool TryInt(JsonNode? value, out int result)
+    {
+        result = 0;
+        return value is JsonValue number && number.GetValueKind() == JsonValueKind.Number && number.TryGetValue(out result);
+    }
+
+    private static bool TryRate(JsonNode? value, out double result)
+    {
+        result = 0;
+        return value is JsonValue number
+            && number.GetValueKind() == JsonValueKind.Number
+            && number.TryGetValue(out result)
+            && result is >= 0 and <= 1;
+    }
+}
+
+/// <summary>What the fault profile decided for one executing request.</summary>
+/// <param name="Error">Answer HTTP 500 before doing anything.</param>
+/// <param name="LoseResponse">Do the work, keep the answer, then abort the connection instead of sending it.</param>
+public readonly record struct FaultRoll(bool Error, bool LoseResponse);
+
+/// <summary>The current <see cref="SimulatorFaultProfile"/> and its random sequence. Thread-safe.</summary>
+public sealed class SimulatorFaults
+{
+    private readonly Lock _gate = new();
+    private SimulatorFaultProfile _profile = SimulatorFaultProfile.None;
+    private Random _random = new(SimulatorFaultProfile.None.Seed);
+
+    public SimulatorFaultProfile Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _profile;
+            }
+        }
+    }
+
+    /// <summary>Replaces the profile, and restarts the random sequence from its seed.</summary>
+    public void Set(SimulatorFaultProfile profile)
+    {
+        ArgumentNullException.ThrowIfNull(profile);
+        lock (_gate)
+        {
+            _profile = profile;
+            _random = new Random(profile.Seed);
+        }
+    }
+
+    /// <summary>
+    /// The faults for one create or confirm that is about to execute. Always draws two numbers (error,
+    /// then lost answer), so that the sequence depends only on the seed and the order of requests.
+    /// </summary>
+    public FaultRoll Roll()
+    {
+        lock (_gate)
+        {
+            var error = _random.NextDouble() < _profile.ErrorRate;
+            var lose = _random.NextDouble() < _profile.TimeoutAfterChargeRate;
+            return new FaultRoll(error, !error && lose);
+        }
+    }
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using Payments.Database;
+using Payments.Tests.Infrastructure;
+
+namespace Payments.Tests.Api;
+
+/// <summary>The server process killed with SIGKILL in the middle of payments, then started again on the same data.</summary>
+public sealed class CrashRecoveryTests
+{
+    private const int Checkouts = 40;
+
+    [Fact]
+    public async Task After_sigkill_every_accepted_order_reaches_a_final_state_charged_once()
+    {
+        var dataDirectory = TestServer.NewDataDirectory();
+        var apiAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var pspAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
+        var (siloPort, gatewayPort) = (FreePort.Next(), FreePort.Next());
+        var orderIds = Enumerable.Range(0, Checkouts).Select(_ => Ids.New("po")).ToArray();
+        var accepted = new List<string>();
+        try
+        {
+            await using (var first = await ServerProcess.StartAsync(dataDirectory, apiAddress, pspAddress, siloPort, gatewayPort, "first.log"))
+            {
+                using var psp = new HttpClient { BaseAddress = pspAddress };
+                // A slow, flaky PSP keeps orders in flight when the process dies.
+                (await psp.PostAsJsonAsync("/_sim/faults", new { latency_ms = 200, error_rate = 0.3, timeout_after_charge_rate = 0.2, seed = 7 })).EnsureSuccessStatusCode();
+                using var merchant = new HttpClient { BaseAddress = apiAddress, Timeout = TimeSpan.FromSeconds(30) };
+                merchant.DefaultRequestHeaders.Authorization = new("Bearer", "sk_test_demo_merchant");
+                var posts = orderIds.Select(async orderId =>
+                {
+                    try
+                    {
+                        using var response = await merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, "seller_crash", "5.00", "USD")), Ids.New("key"));
+                        if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Accepted)
+                        {
+                            lock (accepted)
+                            {
+                                accepted.Add(orderId);
+                            }
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // Cut off by the kill: the client does not know whether it was accepted.
+                    }
+                }).ToArray();
+
+                await Eventually.MatchesAsync(() => Task.FromResult(accepted.Count), count => count >= 3, TimeSpan.FromSeconds(30), "a few checkouts to be accepted");
+                first.KillHard();
+                await Task.WhenAll(posts);
+            }
+
+            await using var second = await ServerProcess.StartAsync(dataDirectory, apiAddress, pspAddress, siloPort, gatewayPort, "second.log");
+            using var client = new HttpClient { BaseAddress = apiAddress, Timeout = TimeSpan.FromSeconds(30) };
+            client.DefaultRequestHeaders.Authorization = new("Bearer", "sk_test_demo_operator");
+            using var pspAfter = new HttpClient { BaseAddress = pspAddress };
+            var settled = 0;
+            foreach (var orderId in orderIds)
+            {
+                using var probe = await client.GetAsync($"/v1/payments/{orderId}");
+                if (probe.StatusCode == HttpStatusCode.NotFound)
+                {
+                    Assert.DoesNotContain(orderId, accepted);
+                    Assert.Empty(await pspAfter.PaymentIntentsForAsync(orderId));
+                    continue;
+                }
+
+                var order = await Eventually.MatchesAsync(() => client.GetJsonAsync($"/v1/payments/{orderId}"),
+                    order => order.Str("status") == "SUCCESS" && order.GetProperty("wallet_updated").GetBoolean() && order.GetProperty("ledger_updated").GetBoolean(),
+                    TimeSpan.FromSeconds(90), $"{orderId} to settle after the restart");
+                var intent = Assert.Single(await pspAfter.PaymentIntentsForAsync(orderId));
+                Assert.Equal(intent.Str("id"), order.Str("psp_reference"));
+                settled++;
+            }
+
+            Assert.True(settled >= accepted.Count, $"{settled} settled, {accepted.Count} accepted");
+            var invariants = await client.GetJsonAsync("/v1/ops/invariants");
+            Assert.True(invariants.GetProperty("ok").GetBoolean(), invariants.ToString());
+            await second.StopAsync();
+        }
+        finally
+        {
+            // Whatever happened above, leave no PostgreSQL behind: reuse the running one (if any) and stop it.
+            await using (await LocalPostgres.StartAsync(dataDirectory, durable: false, NullLogger.Instance, CancellationToken.None))
+            {
+            }
+
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+}

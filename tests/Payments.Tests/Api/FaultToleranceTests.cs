@@ -1,0 +1,172 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Payments.Api.Operations;
+using Payments.Tests.Infrastructure;
+
+namespace Payments.Tests.Api;
+
+/// <summary>Exactly once when the PSP misbehaves: retries with the same key, dead letters, replays, stuck orders.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class FaultToleranceTests(ServerFixture fixture)
+{
+    private readonly HttpClient _merchant = fixture.Server.CreateClient();
+    private readonly HttpClient _operator = fixture.Server.CreateClient(TestServer.OperatorKey);
+    private readonly HttpClient _psp = fixture.Server.CreatePspClient();
+
+    [Theory]
+    [InlineData("pm_sim_timeout_once", 2)]
+    [InlineData("pm_sim_unavailable_twice", 3)]
+    public async Task A_fault_token_ends_in_success_with_one_payment_intent(string token, int attempts)
+    {
+        var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
+
+        using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), token, (orderId, seller, "20.00", "USD")), Ids.New("key"));
+        Assert.Contains(response.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.Accepted });
+        var order = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+            order => order.GetProperty("ledger_updated").GetBoolean() && order.GetProperty("wallet_updated").GetBoolean(), TimeSpan.FromSeconds(30), $"{orderId} to settle");
+
+        Assert.Equal("SUCCESS", order.Str("status"));
+        Assert.Equal(attempts, order.GetProperty("attempts").GetInt32());
+        Assert.Equal(JsonValueKind.Null, order.GetProperty("next_retry_at").ValueKind);
+        var intent = Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
+        Assert.Equal("succeeded", intent.Str("status"));
+        Assert.Equal(intent.Str("id"), order.Str("psp_reference"));
+        var wallet = await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet");
+        Assert.Equal("20.00", wallet.GetProperty("balances")[0].Str("pending"));
+    }
+
+    [Fact]
+    public async Task An_order_whose_psp_stays_down_is_parked_as_a_dead_letter_and_a_replay_finishes_it()
+    {
+        var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
+        await SetFaultsAsync(new { error_rate = 1.0, seed = 1 });
+        try
+        {
+            using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, "30.00", "USD")), Ids.New("key"));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            var deadLetter = await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+
+            Assert.Equal("psp_charge", deadLetter!.Value.Str("stage"));
+            Assert.Equal(12, deadLetter.Value.GetProperty("attempts").GetInt32());
+            var parked = await _merchant.GetJsonAsync($"/v1/payments/{orderId}");
+            Assert.Equal("EXECUTING", parked.Str("status"));
+            Assert.Equal(12, parked.GetProperty("attempts").GetInt32());
+            Assert.Empty(await _psp.PaymentIntentsForAsync(orderId));
+        }
+        finally
+        {
+            await SetFaultsAsync(new { });
+        }
+
+        using var replay = await _operator.PostJsonAsync($"/v1/ops/dead-letters/{orderId}/replay", new { }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        var order = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+            order => order.GetProperty("ledger_updated").GetBoolean(), TimeSpan.FromSeconds(30), $"{orderId} to settle after replay");
+        Assert.Equal("SUCCESS", order.Str("status"));
+        Assert.Equal(13, order.GetProperty("attempts").GetInt32());
+        Assert.Null(await DeadLetterAsync(orderId));
+        Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
+        using var again = await _operator.PostJsonAsync($"/v1/ops/dead-letters/{orderId}/replay", new { }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task Stuck_payments_lists_unfinished_orders_older_than_asked_and_the_monitor_counts_them()
+    {
+        var orderId = Ids.New("po");
+        await SetFaultsAsync(new { error_rate = 1.0, seed = 2 });
+        try
+        {
+            using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, Ids.New("seller"), "1.00", "USD")), Ids.New("key"));
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+
+            var stuck = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=PT0S");
+            var recent = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=PT1H");
+            var invalid = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=soon", HttpStatusCode.BadRequest);
+            var monitor = (StuckPaymentsMonitor)fixture.Server.Server.Services.GetService(typeof(StuckPaymentsMonitor))!;
+            await monitor.CheckAsync(CancellationToken.None);
+
+            Assert.Contains(stuck.GetProperty("payments").EnumerateArray(), order => order.Str("payment_order_id") == orderId);
+            Assert.DoesNotContain(recent.GetProperty("payments").EnumerateArray(), order => order.Str("payment_order_id") == orderId);
+            Assert.Equal("validation_failed", invalid.Str("code"));
+            Assert.True(monitor.LastStuckCount >= 1);
+        }
+        finally
+        {
+            await SetFaultsAsync(new { });
+        }
+    }
+
+    [Fact]
+    public async Task Chaos_with_errors_and_lost_responses_still_charges_each_order_exactly_once()
+    {
+        const int checkouts = 100;
+        await SetFaultsAsync(new { error_rate = 0.2, timeout_after_charge_rate = 0.1, seed = 42 });
+        var orders = new List<(string OrderId, string Token)>();
+        try
+        {
+            using var gate = new SemaphoreSlim(16);
+            var posts = Enumerable.Range(0, checkouts).Select(async i =>
+            {
+                // Two orders a checkout, every fifth one declined: 200 orders, some of which must never be charged.
+                var token = i % 5 == 0 ? "pm_card_chargeDeclined" : "pm_card_visa";
+                var lines = new[] { (Ids.New("po"), $"seller_chaos_{i % 7}", "10.00", "USD"), (Ids.New("po"), $"seller_chaos_{i % 3}", "250", "JPY") };
+                lock (orders)
+                {
+                    orders.AddRange(lines.Select(line => (line.Item1, token)));
+                }
+
+                await gate.WaitAsync();
+                try
+                {
+                    using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), token, lines), Ids.New("key"));
+                    Assert.Contains(response.StatusCode, new[] { HttpStatusCode.Created, HttpStatusCode.Accepted });
+                }
+                finally
+                {
+                    gate.Release();
+                }
+            });
+            await Task.WhenAll(posts);
+
+            foreach (var (orderId, token) in orders)
+            {
+                var order = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+                    order => order.Str("status") == "FAILED" || order.GetProperty("ledger_updated").GetBoolean() && order.GetProperty("wallet_updated").GetBoolean(),
+                    TimeSpan.FromSeconds(60), $"{orderId} to finish");
+                var intents = await _psp.PaymentIntentsForAsync(orderId);
+                Assert.True(intents.Length <= 1, $"{orderId} has {intents.Length} payment intents");
+                if (token == "pm_card_visa")
+                {
+                    Assert.Equal("SUCCESS", order.Str("status"));
+                    Assert.Equal("succeeded", Assert.Single(intents).Str("status"));
+                }
+                else
+                {
+                    Assert.Equal("FAILED", order.Str("status"));
+                    Assert.DoesNotContain(intents, intent => intent.Str("status") == "succeeded");
+                }
+            }
+        }
+        finally
+        {
+            await SetFaultsAsync(new { });
+        }
+
+        var invariants = await _operator.GetJsonAsync("/v1/ops/invariants");
+        Assert.True(invariants.GetProperty("ok").GetBoolean(), invariants.ToString());
+    }
+
+    private async Task SetFaultsAsync(object faults)
+    {
+        using var response = await _psp.PostAsJsonAsync("/_sim/faults", faults);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    private async Task<JsonElement?> DeadLetterAsync(string orderId)
+    {
+        var list = await _operator.GetJsonAsync("/v1/ops/dead-letters");
+        return list.GetProperty("dead_letters").EnumerateArray().Where(row => row.Str("payment_order_id") == orderId).Select(row => (JsonElement?)row).FirstOrDefault();
+    }
+}
