@@ -273,9 +273,18 @@ internal sealed class PaymentOrderGrain(
     {
         _retryTimer?.Dispose();
         _retryTimer = this.RegisterGrainTimer(
-            static (grain, _) => grain.DriveAsync(),
+            static (grain, _) => grain.OnRetryTimerAsync(),
             this,
             new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+    }
+
+    private Task OnRetryTimerAsync()
+    {
+        // A timer may fire a little before the retry it was armed for is due; with no timer left, the drive
+        // arms a fresh one for the remainder instead of leaving the order to the (much slower) reminder.
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+        return DriveAsync();
     }
 
     /// <summary>

@@ -46,12 +46,11 @@ public sealed class TestServer : IAsyncDisposable
             ["Auth:ApiKeys:1:MerchantId"] = "merchant_b",
             ["Auth:ApiKeys:2:Key"] = OperatorKey,
             ["Auth:ApiKeys:2:Role"] = "Operator",
-            // Fast retries and a short reminder period, so that faults play out within a test's time.
+            // Fast retries, so that faults play out within a test's time. The reminder keeps its production period:
+            // in-process retries must not depend on it.
             ["PaymentOrders:Retry:DelayBase"] = "00:00:00.050",
             ["PaymentOrders:Retry:DelayMax"] = "00:00:00.500",
             ["PaymentOrders:Retry:AttemptsMax"] = "12",
-            ["PaymentOrders:ReminderPeriod"] = "00:00:02",
-            ["Server:ReminderPeriodMin"] = "00:00:01",
             ["Psp:RequestTimeout"] = "00:00:02",
             ["Operations:StuckAfter"] = "00:00:00",
             ["Logging:LogLevel:Default"] = "Warning",
