@@ -20,6 +20,7 @@ public sealed class CrashRecoveryTests
         var (siloPort, gatewayPort) = (FreePort.Next(), FreePort.Next());
         var orderIds = Enumerable.Range(0, Checkouts).Select(_ => Ids.New("po")).ToArray();
         var accepted = new List<string>();
+        var unanswered = new List<(string OrderId, string Key, object Body)>();
         try
         {
             await using (var first = await ServerProcess.StartAsync(dataDirectory, apiAddress, pspAddress, siloPort, gatewayPort, "first.log"))
@@ -31,9 +32,10 @@ public sealed class CrashRecoveryTests
                 merchant.DefaultRequestHeaders.Authorization = new("Bearer", "sk_test_demo_merchant");
                 var posts = orderIds.Select(async orderId =>
                 {
+                    var (key, body) = (Ids.New("key"), ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, "seller_crash", "5.00", "USD")));
                     try
                     {
-                        using var response = await merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, "seller_crash", "5.00", "USD")), Ids.New("key"));
+                        using var response = await merchant.PostJsonAsync("/v1/payments", body, key);
                         if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Accepted)
                         {
                             lock (accepted)
@@ -44,7 +46,11 @@ public sealed class CrashRecoveryTests
                     }
                     catch (HttpRequestException)
                     {
-                        // Cut off by the kill: the client does not know whether it was accepted.
+                        // Cut off by the kill: the client does not know whether it was accepted, so it will retry.
+                        lock (unanswered)
+                        {
+                            unanswered.Add((orderId, key, body));
+                        }
                     }
                 }).ToArray();
 
@@ -57,6 +63,22 @@ public sealed class CrashRecoveryTests
             using var client = new HttpClient { BaseAddress = apiAddress, Timeout = TimeSpan.FromSeconds(30) };
             client.DefaultRequestHeaders.Authorization = new("Bearer", "sk_test_demo_operator");
             using var pspAfter = new HttpClient { BaseAddress = pspAddress };
+
+            // The client retries what got no answer, with the same key: a key whose request died with the
+            // process is not locked forever (the lock times out), and the retry does not charge twice.
+            using var retrying = new HttpClient { BaseAddress = apiAddress, Timeout = TimeSpan.FromSeconds(30) };
+            retrying.DefaultRequestHeaders.Authorization = new("Bearer", "sk_test_demo_merchant");
+            Assert.NotEmpty(unanswered);
+            foreach (var (orderId, key, body) in unanswered)
+            {
+                var status = await Eventually.MatchesAsync(async () =>
+                {
+                    using var response = await retrying.PostJsonAsync("/v1/payments", body, key);
+                    return response.StatusCode;
+                }, status => status is HttpStatusCode.Created or HttpStatusCode.Accepted, TimeSpan.FromSeconds(30), $"the retry of {orderId} with key {key} to be accepted");
+                accepted.Add(orderId);
+            }
+
             var settled = 0;
             foreach (var orderId in orderIds)
             {
@@ -76,7 +98,8 @@ public sealed class CrashRecoveryTests
                 settled++;
             }
 
-            Assert.True(settled >= accepted.Count, $"{settled} settled, {accepted.Count} accepted");
+            Assert.Equal(Checkouts, accepted.Count);
+            Assert.Equal(Checkouts, settled);
             var invariants = await client.GetJsonAsync("/v1/ops/invariants");
             Assert.True(invariants.GetProperty("ok").GetBoolean(), invariants.ToString());
             await second.StopAsync();

@@ -73,6 +73,47 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task Effects_that_keep_failing_are_parked_too_and_a_replay_books_them_once()
+    {
+        var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
+        var trigger = Ids.New("reject_ledger");
+        await ExecuteSqlAsync($"""
+            CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'injected ledger failure'; END; $$;
+            CREATE TRIGGER {trigger} BEFORE INSERT ON ledger_transactions
+                FOR EACH ROW WHEN (NEW.payment_order_id = '{orderId}') EXECUTE FUNCTION {trigger}();
+            """);
+        try
+        {
+            using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, "8.00", "USD")), Ids.New("key"));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var deadLetter = await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} effects to be parked");
+            Assert.Equal("effects", deadLetter!.Value.Str("stage"));
+            Assert.Contains("injected ledger failure", deadLetter.Value.Str("last_error"), StringComparison.Ordinal);
+            var parked = await _merchant.GetJsonAsync($"/v1/payments/{orderId}");
+            Assert.Equal("SUCCESS", parked.Str("status"));
+            Assert.True(parked.GetProperty("wallet_updated").GetBoolean());
+            Assert.False(parked.GetProperty("ledger_updated").GetBoolean());
+        }
+        finally
+        {
+            await ExecuteSqlAsync($"DROP TRIGGER {trigger} ON ledger_transactions; DROP FUNCTION {trigger}();");
+        }
+
+        using var replay = await _operator.PostJsonAsync($"/v1/ops/dead-letters/{orderId}/replay", new { }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        var order = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+            order => order.GetProperty("ledger_updated").GetBoolean(), TimeSpan.FromSeconds(30), $"{orderId} ledger to be booked after replay");
+        Assert.True(order.GetProperty("wallet_updated").GetBoolean());
+        Assert.Equal(1, order.GetProperty("attempts").GetInt32());
+        var transactions = await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}");
+        Assert.Equal(1, transactions.GetProperty("transactions").GetArrayLength());
+        var wallet = await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet");
+        Assert.Equal("8.00", wallet.GetProperty("balances")[0].Str("pending"));
+        Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
+    }
+
+    [Fact]
     public async Task Stuck_payments_lists_unfinished_orders_older_than_asked_and_the_monitor_counts_them()
     {
         var orderId = Ids.New("po");
@@ -157,6 +198,14 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
 
         var invariants = await _operator.GetJsonAsync("/v1/ops/invariants");
         Assert.True(invariants.GetProperty("ok").GetBoolean(), invariants.ToString());
+    }
+
+    private async Task ExecuteSqlAsync(string sql)
+    {
+        await using var connection = new Npgsql.NpgsqlConnection(fixture.Server.Server.DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
     }
 
     private async Task SetFaultsAsync(object faults)

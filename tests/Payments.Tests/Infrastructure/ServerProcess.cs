@@ -48,6 +48,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             "--PaymentOrders:Retry:DelayBase=00:00:00.050",
             "--PaymentOrders:Retry:DelayMax=00:00:00.500",
             "--PaymentOrders:Retry:AttemptsMax=50",
+            "--Api:IdempotencyLockTimeout=00:00:02",
             "--Logging:LogLevel:Default=Warning",
         })
         {
