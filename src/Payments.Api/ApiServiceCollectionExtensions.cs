@@ -8,7 +8,10 @@ using Payments.Api.Json;
 using Payments.Api.Ledger;
 using Payments.Api.Operations;
 using Payments.Api.Payments;
+using Payments.Api.Refunds;
 using Payments.Api.Wallets;
+using Payments.Api.Webhooks;
+using Payments.Psp;
 
 namespace Payments.Api;
 
@@ -21,6 +24,8 @@ public static class ApiServiceCollectionExtensions
         builder.Services.ConfigureHttpJsonOptions(options => ApiJson.Configure(options.SerializerOptions));
         builder.Services.AddSingleton<LedgerQueries>();
         builder.Services.AddSingleton<OperationsQueries>();
+        builder.Services.AddSingleton<WebhookEventStore>();
+        builder.Services.AddStripePsp(builder.Configuration);
         builder.Services.AddSingleton<UnfinishedPaymentOrders>();
         builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.SectionName).ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
@@ -34,6 +39,8 @@ public static class ApiServiceCollectionExtensions
     public static IEndpointRouteBuilder MapPaymentsGatewayApi(this IEndpointRouteBuilder app)
     {
         app.MapPaymentsApi();
+        app.MapRefundsApi();
+        app.MapWebhooksApi();
         app.MapWalletsApi();
         app.MapLedgerApi();
         app.MapOperationsApi();

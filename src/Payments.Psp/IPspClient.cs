@@ -15,4 +15,57 @@ public interface IPspClient
 
     /// <summary>Reads the current state of a charge made earlier (for example, one that needed action).</summary>
     Task<PspChargeOutcome> GetChargeAsync(string paymentOrderId, string pspReference, CancellationToken ct);
+
+    /// <summary>
+    /// Registers a hosted payment page (a Stripe Checkout Session) for the payment order, idempotent by the
+    /// payment order id: <see cref="PspOutcomeKind.RequiresAction"/> with the session id as
+    /// <see cref="PspChargeOutcome.PspReference"/> and the page as <see cref="PspChargeOutcome.ActionUrl"/>;
+    /// <see cref="PspOutcomeKind.Unknown"/> or <see cref="PspOutcomeKind.Declined"/> when it could not be registered.
+    /// </summary>
+    Task<PspChargeOutcome> CreateHostedPageAsync(PspHostedPageRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads a hosted payment page's state: paid gives <see cref="PspOutcomeKind.Succeeded"/> with the payment
+    /// intent id as reference; a failed payment on it <see cref="PspOutcomeKind.Declined"/>; still open
+    /// <see cref="PspOutcomeKind.RequiresAction"/>; an unreadable answer <see cref="PspOutcomeKind.Unknown"/>.
+    /// </summary>
+    Task<PspChargeOutcome> GetHostedPageAsync(string paymentOrderId, string sessionId, CancellationToken cancellationToken);
+
+    /// <summary>Refunds part or all of a charge, idempotent by the refund id. Never throws for PSP or network failures.</summary>
+    Task<PspRefundOutcome> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken);
 }
+
+/// <param name="ReturnUrl">Where the PSP sends the buyer back after the page.</param>
+public sealed record PspHostedPageRequest(
+    string PaymentOrderId,
+    long AmountMinor,
+    string Currency,
+    string ReturnUrl,
+    IReadOnlyDictionary<string, string> Metadata);
+
+/// <param name="RefundId">Our refund id: the idempotency key at the PSP and <c>metadata[refund_id]</c>.</param>
+/// <param name="PaymentIntentId">The charge to refund.</param>
+public sealed record PspRefundRequest(
+    string RefundId,
+    string PaymentOrderId,
+    string PaymentIntentId,
+    long AmountMinor,
+    string Currency,
+    string? Reason);
+
+public enum PspRefundStatus
+{
+    Succeeded,
+    Pending,
+    Failed,
+
+    /// <summary>Timeout, connection failure, 5xx: the refund may or may not exist. Retry with the same key.</summary>
+    Unknown,
+}
+
+public sealed record PspRefundOutcome(
+    PspRefundStatus Status,
+    string? PspRefundId,
+    string? FailureCode,
+    string? FailureMessage,
+    TimeSpan? RetryAfter = null);

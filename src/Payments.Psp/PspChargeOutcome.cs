@@ -31,12 +31,15 @@ public enum PspOutcomeKind
 /// </param>
 /// <param name="FailureMessage">A human-readable explanation.</param>
 /// <param name="RetryAfter">For <see cref="PspOutcomeKind.Unknown"/>, how long the PSP asked us to wait, if it did.</param>
+/// <param name="ActionUrl">For <see cref="PspOutcomeKind.RequiresAction"/>, where the buyer completes the payment
+/// (the 3-D Secure challenge or the hosted payment page), when there is such a page.</param>
 public sealed record PspChargeOutcome(
     PspOutcomeKind Kind,
     string? PspReference,
     string? FailureCode,
     string? FailureMessage,
-    TimeSpan? RetryAfter)
+    TimeSpan? RetryAfter,
+    string? ActionUrl = null)
 {
     public bool IsFinal => Kind is PspOutcomeKind.Succeeded or PspOutcomeKind.Declined;
 
@@ -49,6 +52,6 @@ public sealed record PspChargeOutcome(
     public static PspChargeOutcome Unknown(string failureCode, string? failureMessage, TimeSpan? retryAfter = null, string? pspReference = null) =>
         new(PspOutcomeKind.Unknown, pspReference, failureCode, failureMessage, retryAfter);
 
-    public static PspChargeOutcome RequiresAction(string pspReference, string status) =>
-        new(PspOutcomeKind.RequiresAction, pspReference, status, null, null);
+    public static PspChargeOutcome RequiresAction(string pspReference, string status, string? actionUrl = null) =>
+        new(PspOutcomeKind.RequiresAction, pspReference, status, null, null, actionUrl);
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace Payments.Psp;
@@ -9,7 +10,8 @@ public static class PspServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="IPspClient"/> as <see cref="StripePspClient"/>, a typed HTTP client whose
     /// timeout is <see cref="PspOptions.RequestTimeout"/>, with <see cref="PspOptions"/> bound from
-    /// the <c>Psp</c> configuration section.
+    /// the <c>Psp</c> configuration section, and <see cref="StripeWebhookVerifier"/> as a singleton
+    /// (with <see cref="TimeProvider.System"/> unless a <see cref="TimeProvider"/> is already registered).
     /// </summary>
     public static IServiceCollection AddStripePsp(this IServiceCollection services, IConfiguration configuration)
     {
@@ -43,6 +45,9 @@ public static class PspServiceCollectionExtensions
         {
             httpClient.Timeout = provider.GetRequiredService<IOptions<PspOptions>>().Value.RequestTimeout;
         });
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<StripeWebhookVerifier>();
 
         return services;
     }

@@ -4,19 +4,27 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Stripe;
+using Stripe.Checkout;
 
 namespace Payments.Psp;
 
 /// <summary>
 /// <see cref="IPspClient"/> over the official Stripe.net SDK, against Stripe or the Stripe-compatible
 /// simulator. One call creates and confirms a payment intent, with the payment order id as the
-/// Stripe idempotency key. The SDK's own network retries are off: retrying is the grain's job.
+/// Stripe idempotency key; hosted payment pages are Checkout Sessions (key <c>hosted_page:{id}</c>) and
+/// refunds are keyed <c>refund:{refund id}</c>. The SDK's own network retries are off: retrying is the grain's job.
 /// </summary>
 public sealed class StripePspClient : IPspClient
 {
     public const string PaymentOrderIdMetadataKey = "payment_order_id";
+    public const string RefundIdMetadataKey = "refund_id";
+
+    /// <summary>The refund reasons Stripe accepts; any other reason is not sent.</summary>
+    private static readonly string[] StripeRefundReasons = ["duplicate", "fraudulent", "requested_by_customer"];
 
     private readonly PaymentIntentService _paymentIntents;
+    private readonly SessionService _sessions;
+    private readonly RefundService _refunds;
     private readonly TimeSpan _requestTimeout;
     private readonly ILogger _logger;
 
@@ -40,19 +48,13 @@ public sealed class StripePspClient : IPspClient
             HttpClient = stripeHttpClient,
         });
         _paymentIntents = new PaymentIntentService(stripeClient);
+        _sessions = new SessionService(stripeClient);
+        _refunds = new RefundService(stripeClient);
     }
 
     public async Task<PspChargeOutcome> ChargeAsync(PspChargeRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (key, value) in request.Metadata)
-        {
-            metadata[key] = value;
-        }
-
-        metadata[PaymentOrderIdMetadataKey] = request.PaymentOrderId;
 
         var createOptions = new PaymentIntentCreateOptions
         {
@@ -62,14 +64,15 @@ public sealed class StripePspClient : IPspClient
             Confirm = true,
             // Server-to-server card charge: no redirect-based methods, so no return_url is needed.
             AllowedPaymentMethodTypes = ["card"],
-            Metadata = metadata,
+            Metadata = WithPaymentOrderId(request.Metadata, request.PaymentOrderId),
         };
         var requestOptions = new RequestOptions { IdempotencyKey = request.PaymentOrderId };
 
-        return await CallAsync(
+        return await CallChargeAsync(
             "charge",
             request.PaymentOrderId,
-            token => _paymentIntents.CreateAsync(createOptions, requestOptions, token),
+            async token => FromPaymentIntent(await _paymentIntents.CreateAsync(createOptions, requestOptions, token).ConfigureAwait(false)),
+            FromStripeException,
             cancellationToken).ConfigureAwait(false);
     }
 
@@ -77,26 +80,148 @@ public sealed class StripePspClient : IPspClient
     {
         ArgumentException.ThrowIfNullOrEmpty(pspReference);
 
-        var outcome = await CallAsync(
+        return await CallChargeAsync(
             "retrieve",
             paymentOrderId,
-            token => _paymentIntents.GetAsync(pspReference, options: null, requestOptions: null, cancellationToken: token),
+            async token => FromPaymentIntent(
+                await _paymentIntents.GetAsync(pspReference, options: null, requestOptions: null, cancellationToken: token).ConfigureAwait(false)),
+            FromLookupStripeException,
             ct).ConfigureAwait(false);
-
-        // Looking up a charge never makes it declined by itself: a lookup that the PSP rejects
-        // (unknown id, bad key) says nothing about the charge, so its outcome stays unknown.
-        if (outcome.Kind == PspOutcomeKind.Declined && outcome.PspReference is null)
-        {
-            return PspChargeOutcome.Unknown(outcome.FailureCode ?? "lookup_failed", outcome.FailureMessage);
-        }
-
-        return outcome;
     }
 
-    private async Task<PspChargeOutcome> CallAsync(
+    public async Task<PspChargeOutcome> CreateHostedPageAsync(PspHostedPageRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+
+        var metadata = WithPaymentOrderId(request.Metadata, request.PaymentOrderId);
+        var createOptions = new SessionCreateOptions
+        {
+            Mode = "payment",
+            LineItems =
+            [
+                new SessionLineItemOptions
+                {
+                    PriceData = new SessionLineItemPriceDataOptions
+                    {
+                        Currency = request.Currency.ToLowerInvariant(),
+                        UnitAmount = request.AmountMinor,
+                        ProductData = new SessionLineItemPriceDataProductDataOptions { Name = $"Payment order {request.PaymentOrderId}" },
+                    },
+                    Quantity = 1,
+                },
+            ],
+            SuccessUrl = request.ReturnUrl,
+            CancelUrl = request.ReturnUrl,
+            ClientReferenceId = request.PaymentOrderId,
+            Metadata = metadata,
+            // So that the payment intent the page creates, and its webhooks, name the payment order too.
+            PaymentIntentData = new SessionPaymentIntentDataOptions { Metadata = new Dictionary<string, string>(metadata, StringComparer.Ordinal) },
+        };
+        var requestOptions = new RequestOptions { IdempotencyKey = $"hosted_page:{request.PaymentOrderId}" };
+
+        return await CallChargeAsync(
+            "create hosted page",
+            request.PaymentOrderId,
+            async token =>
+            {
+                var session = await _sessions.CreateAsync(createOptions, requestOptions, token).ConfigureAwait(false);
+                return PspChargeOutcome.RequiresAction(session.Id, session.Status ?? "open", session.Url);
+            },
+            FromStripeException,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<PspChargeOutcome> GetHostedPageAsync(string paymentOrderId, string sessionId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+
+        return await CallChargeAsync(
+            "retrieve hosted page",
+            paymentOrderId,
+            async token =>
+            {
+                var session = await _sessions.GetAsync(sessionId, options: null, requestOptions: null, cancellationToken: token).ConfigureAwait(false);
+                if (session.PaymentStatus == "paid")
+                {
+                    return session.PaymentIntentId is { Length: > 0 } paidIntentId
+                        ? PspChargeOutcome.Succeeded(paidIntentId)
+                        : PspChargeOutcome.Unknown("missing_payment_intent", $"Checkout session {session.Id} is paid but names no payment intent.", pspReference: session.Id);
+                }
+
+                if (session.Status == "expired")
+                {
+                    return PspChargeOutcome.Declined("expired", $"Checkout session {session.Id} expired before it was paid.", session.PaymentIntentId ?? session.Id);
+                }
+
+                // A payment tried on the page and refused leaves its intent waiting for another payment method.
+                var intent = session.PaymentIntent;
+                if (intent is null && session.PaymentIntentId is { Length: > 0 } intentId)
+                {
+                    intent = await _paymentIntents.GetAsync(intentId, options: null, requestOptions: null, cancellationToken: token).ConfigureAwait(false);
+                }
+
+                if (intent is { Status: "requires_payment_method", LastPaymentError: { } error })
+                {
+                    return PspChargeOutcome.Declined(DeclineCode(error), error.Message, intent.Id);
+                }
+
+                return PspChargeOutcome.RequiresAction(session.Id, session.Status ?? "open", session.Url);
+            },
+            FromLookupStripeException,
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<PspRefundOutcome> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+
+        var reason = request.Reason?.Trim().ToLowerInvariant();
+        var createOptions = new RefundCreateOptions
+        {
+            PaymentIntent = request.PaymentIntentId,
+            Amount = request.AmountMinor,
+            Reason = reason is not null && StripeRefundReasons.Contains(reason, StringComparer.Ordinal) ? reason : null,
+            Metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                [RefundIdMetadataKey] = request.RefundId,
+                [PaymentOrderIdMetadataKey] = request.PaymentOrderId,
+            },
+        };
+        var requestOptions = new RequestOptions { IdempotencyKey = $"refund:{request.RefundId}" };
+
+        return await CallAsync(
+            "refund",
+            request.RefundId,
+            async token => FromRefund(await _refunds.CreateAsync(createOptions, requestOptions, token).ConfigureAwait(false)),
+            FromRefundStripeException,
+            (code, message) => new PspRefundOutcome(PspRefundStatus.Unknown, null, code, message),
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private Task<PspChargeOutcome> CallChargeAsync(
         string operation,
         string paymentOrderId,
-        Func<CancellationToken, Task<PaymentIntent>> call,
+        Func<CancellationToken, Task<PspChargeOutcome>> call,
+        Func<StripeException, PspChargeOutcome> fromStripeException,
+        CancellationToken cancellationToken) =>
+        CallAsync(
+            operation,
+            paymentOrderId,
+            call,
+            fromStripeException,
+            (code, message) => PspChargeOutcome.Unknown(code, message),
+            cancellationToken);
+
+    /// <summary>
+    /// Runs one PSP exchange under the request deadline and turns every PSP or network failure into an
+    /// outcome. Only the caller's own cancellation escapes (as <see cref="OperationCanceledException"/>).
+    /// </summary>
+    private async Task<TOutcome> CallAsync<TOutcome>(
+        string operation,
+        string subjectId,
+        Func<CancellationToken, Task<TOutcome>> call,
+        Func<StripeException, TOutcome> fromStripeException,
+        Func<string, string, TOutcome> unknown,
         CancellationToken cancellationToken)
     {
         // The HttpClient carries the timeout too, but enforce it here as well so that a client built
@@ -105,35 +230,49 @@ public sealed class StripePspClient : IPspClient
         timeout.CancelAfter(_requestTimeout);
         try
         {
-            var intent = await call(timeout.Token).ConfigureAwait(false);
-            return FromPaymentIntent(intent);
+            return await call(timeout.Token).ConfigureAwait(false);
         }
         catch (StripeException exception)
         {
-            var outcome = FromStripeException(exception);
+            var outcome = fromStripeException(exception);
             _logger.LogWarning(
-                "PSP {Operation} for payment order {PaymentOrderId}: HTTP {Status} {Type}/{Code} -> {Outcome}",
-                operation, paymentOrderId, (int)exception.HttpStatusCode, exception.StripeError?.Type, exception.StripeError?.Code, outcome.Kind);
+                "PSP {Operation} for {SubjectId}: HTTP {Status} {Type}/{Code} -> {Outcome}",
+                operation, subjectId, (int)exception.HttpStatusCode, exception.StripeError?.Type, exception.StripeError?.Code, outcome);
             return outcome;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // HttpClient.Timeout or our own deadline. The request may have reached the PSP: unknown.
-            _logger.LogWarning("PSP {Operation} for payment order {PaymentOrderId} timed out", operation, paymentOrderId);
-            return PspChargeOutcome.Unknown(
+            _logger.LogWarning("PSP {Operation} for {SubjectId} timed out", operation, subjectId);
+            return unknown(
                 "timeout",
                 string.Create(CultureInfo.InvariantCulture, $"No answer from the PSP within {_requestTimeout.TotalSeconds:0.###} s."));
         }
         catch (HttpRequestException exception)
         {
-            _logger.LogWarning(exception, "PSP {Operation} for payment order {PaymentOrderId} failed to connect", operation, paymentOrderId);
-            return PspChargeOutcome.Unknown("connection_error", exception.Message);
+            _logger.LogWarning(exception, "PSP {Operation} for {SubjectId} failed to connect", operation, subjectId);
+            return unknown("connection_error", exception.Message);
         }
         catch (IOException exception)
         {
-            _logger.LogWarning(exception, "PSP {Operation} for payment order {PaymentOrderId} lost the connection", operation, paymentOrderId);
-            return PspChargeOutcome.Unknown("connection_error", exception.Message);
+            _logger.LogWarning(exception, "PSP {Operation} for {SubjectId} lost the connection", operation, subjectId);
+            return unknown("connection_error", exception.Message);
         }
+    }
+
+    private static Dictionary<string, string> WithPaymentOrderId(IReadOnlyDictionary<string, string>? extra, string paymentOrderId)
+    {
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (extra is not null)
+        {
+            foreach (var (key, value) in extra)
+            {
+                metadata[key] = value;
+            }
+        }
+
+        metadata[PaymentOrderIdMetadataKey] = paymentOrderId;
+        return metadata;
     }
 
     /// <summary>Classifies a payment intent that the PSP returned with HTTP 200.</summary>
@@ -145,6 +284,8 @@ public sealed class StripePspClient : IPspClient
             case "succeeded":
                 return PspChargeOutcome.Succeeded(intent.Id);
             case "requires_action":
+                // 3-D Secure and other redirects: the page where the buyer finishes the payment.
+                return PspChargeOutcome.RequiresAction(intent.Id, intent.Status, intent.NextAction?.RedirectToUrl?.Url);
             case "processing":
                 return PspChargeOutcome.RequiresAction(intent.Id, intent.Status);
             case "requires_payment_method" when intent.LastPaymentError is { } error:
@@ -193,7 +334,58 @@ public sealed class StripePspClient : IPspClient
         }
     }
 
-    private static string DeclineCode(StripeError error) =>
+    /// <summary>
+    /// Classifies an error answer of the PSP to a lookup: a lookup that the PSP rejects (unknown id, bad key)
+    /// says nothing about the payment, so it is never final.
+    /// </summary>
+    public static PspChargeOutcome FromLookupStripeException(StripeException exception)
+    {
+        var outcome = FromStripeException(exception);
+        return outcome.Kind == PspOutcomeKind.Declined
+            ? PspChargeOutcome.Unknown(outcome.FailureCode ?? "lookup_failed", outcome.FailureMessage, pspReference: outcome.PspReference)
+            : outcome;
+    }
+
+    /// <summary>Classifies a refund that the PSP returned with HTTP 200.</summary>
+    public static PspRefundOutcome FromRefund(Refund refund)
+    {
+        ArgumentNullException.ThrowIfNull(refund);
+        return refund.Status switch
+        {
+            "succeeded" => new PspRefundOutcome(PspRefundStatus.Succeeded, refund.Id, null, null),
+            "failed" => new PspRefundOutcome(PspRefundStatus.Failed, refund.Id, refund.FailureReason ?? "failed", $"Refund {refund.Id} failed."),
+            "canceled" => new PspRefundOutcome(PspRefundStatus.Failed, refund.Id, "canceled", $"Refund {refund.Id} was canceled."),
+            // pending, requires_action, or a status Stripe adds later: not final; its end arrives by webhook.
+            _ => new PspRefundOutcome(PspRefundStatus.Pending, refund.Id, null, null),
+        };
+    }
+
+    /// <summary>Classifies an error answer of the PSP to a refund.</summary>
+    public static PspRefundOutcome FromRefundStripeException(StripeException exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var status = (int)exception.HttpStatusCode;
+        var error = exception.StripeError;
+        var code = error?.Code ?? error?.Type ?? $"http_{status}";
+        var message = error?.Message ?? exception.Message;
+
+        if (status is 409 or 429 || status >= 500 || status == 0)
+        {
+            return new PspRefundOutcome(PspRefundStatus.Unknown, null, code, message, RetryAfter(exception.StripeResponse?.Headers));
+        }
+
+        return error?.Type switch
+        {
+            // amount_too_large, charge_already_refunded, resource_missing, idempotency_error, ...
+            "invalid_request_error" or "idempotency_error" or "card_error" => new PspRefundOutcome(PspRefundStatus.Failed, null, code, message),
+            // authentication_error, permission_error, api_error, or not a Stripe error at all: a configuration
+            // or PSP problem; the refund is not refused.
+            _ => new PspRefundOutcome(PspRefundStatus.Unknown, null, code, message, RetryAfter(exception.StripeResponse?.Headers)),
+        };
+    }
+
+    /// <summary>One failure code for a decline, whether it came in a response or a webhook.</summary>
+    internal static string DeclineCode(StripeError error) =>
         error.DeclineCode == "insufficient_funds" ? "insufficient_funds" : error.Code ?? error.DeclineCode ?? "card_declined";
 
     private static TimeSpan? RetryAfter(HttpResponseHeaders? headers)

@@ -11,6 +11,10 @@ internal sealed class FormParameters(IReadOnlyList<KeyValuePair<string, string>>
     public string? Get(string name) =>
         pairs.LastOrDefault(p => p.Key == name) is { Key: not null } pair ? pair.Value : null;
 
+    /// <summary>Whether any parameter is <paramref name="name"/> or nested under it (<c>name[...]</c>).</summary>
+    public bool HasPrefix(string name) =>
+        pairs.Any(p => p.Key == name || p.Key.StartsWith(name + "[", StringComparison.Ordinal));
+
     /// <summary>The values of <c>name[key]=value</c>.</summary>
     public IReadOnlyDictionary<string, string> Nested(string name)
     {

@@ -33,6 +33,18 @@ public sealed record SimulatedPaymentIntent
 
     /// <summary>The error of the last failed confirmation, if any.</summary>
     public SimulatedCardError? LastPaymentError { get; init; }
+
+    /// <summary>Where the buyer's browser goes back to after 3-D Secure (the confirm's <c>return_url</c>).</summary>
+    public string? ReturnUrl { get; init; }
+
+    /// <summary>What has been refunded so far, in minor units. Stripe keeps this on the charge; we have one charge per intent.</summary>
+    public long AmountRefunded { get; init; }
+
+    /// <summary>
+    /// For a <c>processing</c> intent: since when. It succeeds (and its webhook is sent) the processing
+    /// delay of the running simulator later, so a restart with a shorter delay can make it overdue.
+    /// </summary>
+    public DateTimeOffset? ProcessingSince { get; init; }
 }
 
 /// <summary>A card error as Stripe reports it.</summary>

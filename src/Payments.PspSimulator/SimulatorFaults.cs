@@ -18,17 +18,34 @@ namespace Payments.PspSimulator;
 /// the charge is made and the answer stored under its Idempotency-Key, then the connection is
 /// aborted. A retry with the same key gets the stored answer.
 /// </param>
-/// <param name="WebhookDuplicateRate">Probability that a webhook is sent twice (stored only, for now).</param>
-/// <param name="WebhookReorder">Whether webhooks may be sent out of order (stored only, for now).</param>
-/// <param name="Seed">Seed of the one random sequence all draws come from, so that a run is reproducible for a given request order.</param>
+/// <param name="WebhookDuplicateRate">
+/// Probability that an event, when it happens, is owed two deliveries: the receiver gets two
+/// separate successful POSTs of the same body (as Stripe's at-least-once delivery allows).
+/// </param>
+/// <param name="WebhookReorder">
+/// Whether new events are held back briefly (<see cref="WebhookReorderHold"/>) and the held batch is
+/// sent newest first, so that the receiver sees them out of order.
+/// </param>
+/// <param name="Seed">
+/// Seed of the random sequences draws come from (one for requests, one for events), so that a run is
+/// reproducible for a given request order.
+/// </param>
+/// <param name="WebhookDropRate">
+/// Probability that an event, when it happens, is recorded (and listed by <c>/_sim/events</c>) but
+/// never sent: a lost webhook, which the receiver has to make up for by asking.
+/// </param>
 public sealed record SimulatorFaultProfile(
     int LatencyMs = 0,
     double ErrorRate = 0,
     double TimeoutAfterChargeRate = 0,
     double WebhookDuplicateRate = 0,
     bool WebhookReorder = false,
-    int Seed = 0)
+    int Seed = 0,
+    double WebhookDropRate = 0)
 {
+    /// <summary>How long <see cref="WebhookReorder"/> holds new events back to gather a batch.</summary>
+    public static readonly TimeSpan WebhookReorderHold = TimeSpan.FromMilliseconds(300);
+
     /// <summary>Upper bound of <see cref="LatencyMs"/>: ten minutes.</summary>
     public const int MaxLatencyMs = 600_000;
 
@@ -42,6 +59,7 @@ public sealed record SimulatorFaultProfile(
         ["timeout_after_charge_rate"] = TimeoutAfterChargeRate,
         ["webhook_duplicate_rate"] = WebhookDuplicateRate,
         ["webhook_reorder"] = WebhookReorder,
+        ["webhook_drop_rate"] = WebhookDropRate,
         ["seed"] = Seed,
     };
 
@@ -96,6 +114,7 @@ public sealed record SimulatorFaultProfile(
                 case "error_rate":
                 case "timeout_after_charge_rate":
                 case "webhook_duplicate_rate":
+                case "webhook_drop_rate":
                     if (!TryRate(value, out var rate))
                     {
                         error = $"{name} must be a number from 0 to 1.";
@@ -106,7 +125,8 @@ public sealed record SimulatorFaultProfile(
                     {
                         "error_rate" => profile with { ErrorRate = rate },
                         "timeout_after_charge_rate" => profile with { TimeoutAfterChargeRate = rate },
-                        _ => profile with { WebhookDuplicateRate = rate },
+                        "webhook_duplicate_rate" => profile with { WebhookDuplicateRate = rate },
+                        _ => profile with { WebhookDropRate = rate },
                     };
                     break;
 
@@ -131,7 +151,7 @@ public sealed record SimulatorFaultProfile(
                     break;
 
                 default:
-                    error = $"Unknown field {name}; known: latency_ms, error_rate, timeout_after_charge_rate, webhook_duplicate_rate, webhook_reorder, seed.";
+                    error = $"Unknown field {name}; known: latency_ms, error_rate, timeout_after_charge_rate, webhook_duplicate_rate, webhook_reorder, webhook_drop_rate, seed.";
                     return false;
             }
         }
@@ -161,12 +181,18 @@ public sealed record SimulatorFaultProfile(
 /// <param name="LoseResponse">Do the work, keep the answer, then abort the connection instead of sending it.</param>
 public readonly record struct FaultRoll(bool Error, bool LoseResponse);
 
+/// <summary>What the fault profile decided for one event as it happens.</summary>
+/// <param name="Drop">Record it, never send it.</param>
+/// <param name="Duplicate">Send it twice.</param>
+public readonly record struct WebhookFaultRoll(bool Drop, bool Duplicate);
+
 /// <summary>The current <see cref="SimulatorFaultProfile"/> and its random sequence. Thread-safe.</summary>
 public sealed class SimulatorFaults
 {
     private readonly Lock _gate = new();
     private SimulatorFaultProfile _profile = SimulatorFaultProfile.None;
     private Random _random = new(SimulatorFaultProfile.None.Seed);
+    private Random _webhookRandom = WebhookRandom(SimulatorFaultProfile.None.Seed);
 
     public SimulatorFaultProfile Current
     {
@@ -187,6 +213,7 @@ public sealed class SimulatorFaults
         {
             _profile = profile;
             _random = new Random(profile.Seed);
+            _webhookRandom = WebhookRandom(profile.Seed);
         }
     }
 
@@ -203,4 +230,21 @@ public sealed class SimulatorFaults
             return new FaultRoll(error, !error && lose);
         }
     }
+
+    /// <summary>
+    /// The faults for one event as it happens. Drawn from a sequence of its own, so that events (which
+    /// some requests make and others don't) don't shift the faults of later requests. Always draws two
+    /// numbers (duplicate, then drop).
+    /// </summary>
+    public WebhookFaultRoll RollWebhook()
+    {
+        lock (_gate)
+        {
+            var duplicate = _webhookRandom.NextDouble() < _profile.WebhookDuplicateRate;
+            var drop = _webhookRandom.NextDouble() < _profile.WebhookDropRate;
+            return new WebhookFaultRoll(drop, !drop && duplicate);
+        }
+    }
+
+    private static Random WebhookRandom(int seed) => new(seed ^ 0x5EED);
 }

@@ -7,8 +7,9 @@ using System.Text.Json.Serialization;
 namespace Payments.PspSimulator;
 
 /// <summary>
-/// All state of the simulator: payment intents, idempotency records and per-token attempt counters.
-/// Thread-safe, and the only class that knows how state is kept.
+/// All state of the simulator: payment intents, checkout sessions, refunds, webhook events (with
+/// how their delivery went), idempotency records and per-token attempt counters. Thread-safe, and
+/// the only class that knows how state is kept.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -20,14 +21,22 @@ namespace Payments.PspSimulator;
 /// (SIGKILL), not a machine crash: there is no fsync.
 /// </para>
 /// <para>
+/// Transactions run one at a time (<see cref="_writeGate"/>), from their first read to their commit:
+/// two buyers paying on the same hosted page, or two refunds of the same intent, can't both read the
+/// old state. Their work is short and in memory, so that costs nothing that matters to a simulator.
+/// </para>
+/// <para>
 /// At start the file is replayed to rebuild memory. A torn last line (the process was killed while
 /// writing it) is dropped and cut off; any other unreadable line stops the start, rather than
 /// pretending to a state the PSP never had.
 /// </para>
 /// <para>
-/// Line format, version 1: <c>{"v":1,"intents":[...],"attempts":{"counter":n},"idempotency":{"key",
-/// "fingerprint","status_code","body","retry_after_seconds"}}</c>; each part is left out when empty.
-/// Intents are full snapshots (the last one for an id wins), counters are absolute values.
+/// Line format, version 1: <c>{"v":1,"intents":[...],"sessions":[...],"refunds":[...],"events":[...],
+/// "event_deliveries":[...],"attempts":{"counter":n},"idempotency":{"key","fingerprint","status_code",
+/// "body","retry_after_seconds"}}</c>; each part is left out when empty (so files written before
+/// sessions, refunds and events existed still read). Records are full snapshots (the last one for an
+/// id wins), counters are absolute values. An event's body never changes, so a new state of a known
+/// event (a delivery attempt) is written as <c>event_deliveries</c>, its delivery fields only.
 /// </para>
 /// </remarks>
 public sealed class SimulatorStore : IDisposable
@@ -37,14 +46,23 @@ public sealed class SimulatorStore : IDisposable
 
     private const int FormatVersion = 1;
 
+    private readonly Lock _writeGate = new();
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SimulatedPaymentIntent> _intents = new(StringComparer.Ordinal);
     private readonly List<string> _intentOrder = [];
+    private readonly HashSet<string> _processingIntents = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SimulatedCheckoutSession> _sessions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SimulatedRefund> _refunds = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SimulatedEvent> _events = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _eventPosition = new(StringComparer.Ordinal);
+    private readonly List<string> _eventOrder = [];
+    private readonly HashSet<string> _pendingEvents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _attempts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _keyLocks = new(StringComparer.Ordinal);
     private readonly FileStream? _log;
     private long _logLength;
+    private TaskCompletionSource _change = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// A store in memory (<paramref name="dataDirectory"/> null or empty), or one kept in
@@ -77,6 +95,21 @@ public sealed class SimulatorStore : IDisposable
 
     /// <summary>The file the state is kept in, or null when it is kept in memory only.</summary>
     public string? Path { get; }
+
+    /// <summary>
+    /// Completes at the next commit. Background work takes it before reading the state, then waits on
+    /// it, so that no change between the read and the wait goes unnoticed.
+    /// </summary>
+    public Task NextChange
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _change.Task;
+            }
+        }
+    }
 
     /// <summary>
     /// Runs <paramref name="execute"/> under Stripe's idempotency rules for <paramref name="idempotencyKey"/>:
@@ -115,13 +148,16 @@ public sealed class SimulatorStore : IDisposable
                 return record.Fingerprint == fingerprint ? (record.Response, true) : (mismatch(), false);
             }
 
-            var transaction = new SimulatorTransaction(this);
-            var response = execute(transaction);
-            var stored = response.IsStored
-                ? new IdempotencyRecord(idempotencyKey, fingerprint, response with { LoseResponse = false })
-                : null;
-            Commit(transaction, stored);
-            return (response, false);
+            lock (_writeGate)
+            {
+                var transaction = new SimulatorTransaction(this);
+                var response = execute(transaction);
+                var stored = response.IsStored
+                    ? new IdempotencyRecord(idempotencyKey, fingerprint, response with { LoseResponse = false })
+                    : null;
+                Commit(transaction, stored);
+                return (response, false);
+            }
         }
         finally
         {
@@ -133,10 +169,13 @@ public sealed class SimulatorStore : IDisposable
     public T Update<T>(Func<SimulatorTransaction, T> change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        var transaction = new SimulatorTransaction(this);
-        var result = change(transaction);
-        Commit(transaction, idempotency: null);
-        return result;
+        lock (_writeGate)
+        {
+            var transaction = new SimulatorTransaction(this);
+            var result = change(transaction);
+            Commit(transaction, idempotency: null);
+            return result;
+        }
     }
 
     /// <summary>Saves one payment intent (a transaction of its own).</summary>
@@ -167,6 +206,57 @@ public sealed class SimulatorStore : IDisposable
         }
     }
 
+    /// <summary>The intents in <c>processing</c>, oldest first.</summary>
+    public IReadOnlyList<SimulatedPaymentIntent> ListProcessingIntents()
+    {
+        lock (_gate)
+        {
+            return _intentOrder.Where(_processingIntents.Contains).Select(id => _intents[id]).ToList();
+        }
+    }
+
+    public SimulatedCheckoutSession? FindSession(string id)
+    {
+        lock (_gate)
+        {
+            return _sessions.GetValueOrDefault(id);
+        }
+    }
+
+    public SimulatedRefund? FindRefund(string id)
+    {
+        lock (_gate)
+        {
+            return _refunds.GetValueOrDefault(id);
+        }
+    }
+
+    public SimulatedEvent? FindEvent(string id)
+    {
+        lock (_gate)
+        {
+            return _events.GetValueOrDefault(id);
+        }
+    }
+
+    /// <summary>Every webhook event, in the order they happened.</summary>
+    public IReadOnlyList<SimulatedEvent> ListEvents()
+    {
+        lock (_gate)
+        {
+            return _eventOrder.Select(id => _events[id]).ToList();
+        }
+    }
+
+    /// <summary>The events still owed a delivery (<see cref="SimulatedEvent.IsPending"/>), in the order they happened.</summary>
+    public IReadOnlyList<SimulatedEvent> ListPendingEvents()
+    {
+        lock (_gate)
+        {
+            return _pendingEvents.OrderBy(id => _eventPosition[id]).Select(id => _events[id]).ToList();
+        }
+    }
+
     /// <summary>A new Stripe-style id such as <c>pi_3Q...</c>.</summary>
     public static string NewId(string prefix)
     {
@@ -193,11 +283,12 @@ public sealed class SimulatorStore : IDisposable
     /// <summary>Writes the transaction's changes as one line (if kept in a file), then makes them visible.</summary>
     private void Commit(SimulatorTransaction transaction, IdempotencyRecord? idempotency)
     {
-        if (transaction.Intents.Count == 0 && transaction.Attempts.Count == 0 && idempotency is null)
+        if (transaction.IsEmpty && idempotency is null)
         {
             return;
         }
 
+        TaskCompletionSource changed;
         lock (_gate)
         {
             if (_log is not null)
@@ -206,6 +297,10 @@ public sealed class SimulatorStore : IDisposable
                 {
                     Version = FormatVersion,
                     Intents = transaction.Intents.Count == 0 ? null : [.. transaction.Intents.Values],
+                    Sessions = transaction.Sessions.Count == 0 ? null : [.. transaction.Sessions.Values],
+                    Refunds = transaction.Refunds.Count == 0 ? null : [.. transaction.Refunds.Values],
+                    Events = NewEvents(transaction.Events),
+                    EventDeliveries = EventDeliveries(transaction.Events),
                     Attempts = transaction.Attempts.Count == 0 ? null : new Dictionary<string, int>(transaction.Attempts, StringComparer.Ordinal),
                     Idempotency = idempotency is null ? null : LogIdempotency.From(idempotency),
                 });
@@ -214,6 +309,21 @@ public sealed class SimulatorStore : IDisposable
             foreach (var intent in transaction.Intents.Values)
             {
                 ApplyIntent(intent);
+            }
+
+            foreach (var session in transaction.Sessions.Values)
+            {
+                _sessions[session.Id] = session;
+            }
+
+            foreach (var refund in transaction.Refunds.Values)
+            {
+                _refunds[refund.Id] = refund;
+            }
+
+            foreach (var webhookEvent in transaction.Events)
+            {
+                ApplyEvent(webhookEvent);
             }
 
             foreach (var (counter, count) in transaction.Attempts)
@@ -225,7 +335,26 @@ public sealed class SimulatorStore : IDisposable
             {
                 _idempotency[idempotency.Key] = idempotency;
             }
+
+            changed = _change;
+            _change = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+
+        changed.SetResult();
+    }
+
+    /// <summary>The events of a transaction that the log doesn't hold yet. Called under <see cref="_gate"/>.</summary>
+    private List<SimulatedEvent>? NewEvents(List<SimulatedEvent> events)
+    {
+        var added = events.Where(e => !_events.ContainsKey(e.Id)).ToList();
+        return added.Count == 0 ? null : added;
+    }
+
+    /// <summary>New states of events the log holds already: their delivery only. Called under <see cref="_gate"/>.</summary>
+    private List<LogEventDelivery>? EventDeliveries(List<SimulatedEvent> events)
+    {
+        var updated = events.Where(e => _events.ContainsKey(e.Id)).Select(LogEventDelivery.From).ToList();
+        return updated.Count == 0 ? null : updated;
     }
 
     /// <summary>Appends one line and flushes it to the operating system. Called under <see cref="_gate"/>.</summary>
@@ -259,6 +388,32 @@ public sealed class SimulatorStore : IDisposable
         }
 
         _intents[intent.Id] = intent;
+        if (intent.Status == "processing")
+        {
+            _processingIntents.Add(intent.Id);
+        }
+        else
+        {
+            _processingIntents.Remove(intent.Id);
+        }
+    }
+
+    private void ApplyEvent(SimulatedEvent webhookEvent)
+    {
+        if (_eventPosition.TryAdd(webhookEvent.Id, _eventOrder.Count))
+        {
+            _eventOrder.Add(webhookEvent.Id);
+        }
+
+        _events[webhookEvent.Id] = webhookEvent;
+        if (webhookEvent.IsPending)
+        {
+            _pendingEvents.Add(webhookEvent.Id);
+        }
+        else
+        {
+            _pendingEvents.Remove(webhookEvent.Id);
+        }
     }
 
     /// <summary>Loads every whole line of <paramref name="log"/>; returns the length of the whole lines.</summary>
@@ -324,6 +479,31 @@ public sealed class SimulatorStore : IDisposable
             ApplyIntent(intent);
         }
 
+        foreach (var session in line.Sessions ?? [])
+        {
+            _sessions[session.Id] = session;
+        }
+
+        foreach (var refund in line.Refunds ?? [])
+        {
+            _refunds[refund.Id] = refund;
+        }
+
+        foreach (var webhookEvent in line.Events ?? [])
+        {
+            ApplyEvent(webhookEvent);
+        }
+
+        foreach (var delivery in line.EventDeliveries ?? [])
+        {
+            if (!_events.TryGetValue(delivery.Id, out var webhookEvent))
+            {
+                throw new InvalidDataException($"{path}, line {lineNumber}: delivery of event {delivery.Id}, which no earlier line records.");
+            }
+
+            ApplyEvent(delivery.ApplyTo(webhookEvent));
+        }
+
         foreach (var (counter, count) in line.Attempts ?? new Dictionary<string, int>())
         {
             _attempts[counter] = count;
@@ -345,9 +525,52 @@ public sealed class SimulatorStore : IDisposable
 
         public IReadOnlyList<SimulatedPaymentIntent>? Intents { get; init; }
 
+        public IReadOnlyList<SimulatedCheckoutSession>? Sessions { get; init; }
+
+        public IReadOnlyList<SimulatedRefund>? Refunds { get; init; }
+
+        public IReadOnlyList<SimulatedEvent>? Events { get; init; }
+
+        public IReadOnlyList<LogEventDelivery>? EventDeliveries { get; init; }
+
         public IReadOnlyDictionary<string, int>? Attempts { get; init; }
 
         public LogIdempotency? Idempotency { get; init; }
+    }
+
+    /// <summary>The fields of a <see cref="SimulatedEvent"/> that its delivery changes.</summary>
+    internal sealed record LogEventDelivery
+    {
+        public required string Id { get; init; }
+
+        public string? Url { get; init; }
+
+        public int Attempts { get; init; }
+
+        public int Deliveries { get; init; }
+
+        public int Failures { get; init; }
+
+        public DateTimeOffset? NextAttemptAt { get; init; }
+
+        public static LogEventDelivery From(SimulatedEvent webhookEvent) => new()
+        {
+            Id = webhookEvent.Id,
+            Url = webhookEvent.Url,
+            Attempts = webhookEvent.Attempts,
+            Deliveries = webhookEvent.Deliveries,
+            Failures = webhookEvent.Failures,
+            NextAttemptAt = webhookEvent.NextAttemptAt,
+        };
+
+        public SimulatedEvent ApplyTo(SimulatedEvent webhookEvent) => webhookEvent with
+        {
+            Url = Url,
+            Attempts = Attempts,
+            Deliveries = Deliveries,
+            Failures = Failures,
+            NextAttemptAt = NextAttemptAt,
+        };
     }
 
     internal sealed record LogIdempotency
@@ -389,6 +612,16 @@ public sealed class SimulatorTransaction
 
     internal Dictionary<string, int> Attempts { get; } = new(StringComparer.Ordinal);
 
+    internal Dictionary<string, SimulatedCheckoutSession> Sessions { get; } = new(StringComparer.Ordinal);
+
+    internal Dictionary<string, SimulatedRefund> Refunds { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>A list, not a dictionary: the order events happen in is the order they are listed and sent in.</summary>
+    internal List<SimulatedEvent> Events { get; } = [];
+
+    internal bool IsEmpty =>
+        Intents.Count == 0 && Attempts.Count == 0 && Sessions.Count == 0 && Refunds.Count == 0 && Events.Count == 0;
+
     public SimulatedPaymentIntent? FindIntent(string id) =>
         Intents.TryGetValue(id, out var pending) ? pending : _store.FindIntent(id);
 
@@ -396,6 +629,44 @@ public sealed class SimulatorTransaction
     {
         ArgumentNullException.ThrowIfNull(intent);
         Intents[intent.Id] = intent;
+    }
+
+    /// <summary>The intent whose charge is <paramref name="chargeId"/> (for refunds by charge), or null.</summary>
+    public SimulatedPaymentIntent? FindIntentByCharge(string chargeId) =>
+        Intents.Values.FirstOrDefault(i => i.LatestCharge == chargeId)
+        ?? _store.ListIntents().FirstOrDefault(i => i.LatestCharge == chargeId && !Intents.ContainsKey(i.Id));
+
+    public SimulatedCheckoutSession? FindSession(string id) =>
+        Sessions.TryGetValue(id, out var pending) ? pending : _store.FindSession(id);
+
+    public void SaveSession(SimulatedCheckoutSession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        Sessions[session.Id] = session;
+    }
+
+    public void SaveRefund(SimulatedRefund refund)
+    {
+        ArgumentNullException.ThrowIfNull(refund);
+        Refunds[refund.Id] = refund;
+    }
+
+    public SimulatedEvent? FindEvent(string id) =>
+        Events.FindLast(e => e.Id == id) ?? _store.FindEvent(id);
+
+    /// <summary>Records a new event, or a new state of one (its delivery), replacing what this transaction saved of it.</summary>
+    public void SaveEvent(SimulatedEvent webhookEvent)
+    {
+        ArgumentNullException.ThrowIfNull(webhookEvent);
+        var index = Events.FindIndex(e => e.Id == webhookEvent.Id);
+        if (index >= 0)
+        {
+            Events[index] = webhookEvent;
+        }
+        else
+        {
+            Events.Add(webhookEvent);
+        }
     }
 
     /// <summary>Counts attempts of one thing (for test cards that fail the first n times); returns the new count.</summary>

@@ -18,7 +18,11 @@ internal static class StripeApi
         app.MapPost("/v1/payment_intents", CreatePaymentIntentAsync);
         app.MapGet("/v1/payment_intents/{id}", GetPaymentIntentAsync);
         app.MapPost("/v1/payment_intents/{id}/confirm", ConfirmPaymentIntentAsync);
+        CheckoutSessionsApi.Map(app);
+        RefundsApi.Map(app);
+        HostedPages.Map(app);
         app.MapGet("/_sim/payment_intents", ListSimulatedIntents);
+        app.MapGet("/_sim/events", ListSimulatedEvents);
         app.MapGet("/_sim/faults", GetFaults);
         app.MapPost("/_sim/faults", SetFaultsAsync);
     }
@@ -58,29 +62,51 @@ internal static class StripeApi
         await next(http).ConfigureAwait(false);
     }
 
-    private static async Task CreatePaymentIntentAsync(HttpContext http, SimulatorStore store, SimulatorFaults faults)
+    /// <summary>Saves <paramref name="intent"/> and records the <paramref name="eventType"/> event that reports it.</summary>
+    internal static void SaveAndAnnounce(SimulatorTransaction changes, SimulatorWebhooks webhooks, SimulatedPaymentIntent intent, string eventType, string? apiBase)
+    {
+        changes.SaveIntent(intent);
+        webhooks.Raise(changes, eventType, StripeJson.PaymentIntent(intent, apiBase));
+    }
+
+    /// <summary><paramref name="intent"/> charged in full (its charge made now unless it has one already).</summary>
+    internal static SimulatedPaymentIntent Succeeded(SimulatedPaymentIntent intent) => intent with
+    {
+        Status = "succeeded",
+        LatestCharge = intent.LatestCharge ?? SimulatorStore.NewId("ch"),
+        AmountReceived = intent.Amount,
+        LastPaymentError = null,
+        ProcessingSince = null,
+    };
+
+    private static async Task CreatePaymentIntentAsync(HttpContext http, SimulatorStore store, SimulatorFaults faults, SimulatorWebhooks webhooks)
     {
         var form = await ReadFormAsync(http.Request).ConfigureAwait(false);
         var key = IdempotencyKey(http.Request);
-        var apiBase = ApiBase(http.Request);
+        var scope = new ConfirmScope(ApiBase(http.Request), webhooks);
         var (response, replayed) = await store.ExecuteIdempotentAsync(
             key,
             Fingerprint(http.Request, form),
-            transaction => WithFaults(faults, () => CreatePaymentIntent(transaction, form, key, apiBase)),
+            transaction => WithFaults(faults, () => CreatePaymentIntent(transaction, form, key, scope)),
             () => IdempotencyMismatch(key!),
             http.RequestAborted).ConfigureAwait(false);
         await WriteAsync(http, response, replayed).ConfigureAwait(false);
     }
 
-    private static async Task ConfirmPaymentIntentAsync(HttpContext http, SimulatorStore store, SimulatorFaults faults, string id)
+    private static async Task ConfirmPaymentIntentAsync(
+        HttpContext http,
+        SimulatorStore store,
+        SimulatorFaults faults,
+        SimulatorWebhooks webhooks,
+        string id)
     {
         var form = await ReadFormAsync(http.Request).ConfigureAwait(false);
         var key = IdempotencyKey(http.Request);
-        var apiBase = ApiBase(http.Request);
+        var scope = new ConfirmScope(ApiBase(http.Request), webhooks);
         var (response, replayed) = await store.ExecuteIdempotentAsync(
             key,
             Fingerprint(http.Request, form),
-            transaction => WithFaults(faults, () => ConfirmPaymentIntent(transaction, id, form, key, apiBase)),
+            transaction => WithFaults(faults, () => ConfirmPaymentIntent(transaction, id, form, key, scope)),
             () => IdempotencyMismatch(key!),
             http.RequestAborted).ConfigureAwait(false);
         await WriteAsync(http, response, replayed).ConfigureAwait(false);
@@ -114,6 +140,30 @@ internal static class StripeApi
                 ["currency"] = intent.Currency,
                 ["status"] = intent.Status,
                 ["metadata"] = metadata,
+                ["amount_refunded"] = intent.AmountRefunded,
+            });
+        }
+
+        return Results.Content(StripeJson.Serialize(list), "application/json", Encoding.UTF8);
+    }
+
+    /// <summary>Every webhook event, in the order they happened, with its body exactly as sent and how its delivery went.</summary>
+    private static IResult ListSimulatedEvents(SimulatorStore store)
+    {
+        var list = new JsonArray();
+        foreach (var webhookEvent in store.ListEvents())
+        {
+            list.Add(new JsonObject
+            {
+                ["id"] = webhookEvent.Id,
+                ["type"] = webhookEvent.Type,
+                ["url"] = webhookEvent.Url,
+                ["body"] = webhookEvent.Body,
+                ["attempts"] = webhookEvent.Attempts,
+                ["delivered"] = webhookEvent.Delivered,
+                ["deliveries"] = webhookEvent.Deliveries,
+                ["dropped"] = webhookEvent.Dropped,
+                ["created"] = webhookEvent.Created,
             });
         }
 
@@ -140,7 +190,7 @@ internal static class StripeApi
     /// Runs a create or confirm that is about to execute (not a replay) under the fault profile: either
     /// an HTTP 500 before anything happens, or the work done and its answer lost, or just the work.
     /// </summary>
-    private static SimulatorResponse WithFaults(SimulatorFaults faults, Func<SimulatorResponse> execute)
+    internal static SimulatorResponse WithFaults(SimulatorFaults faults, Func<SimulatorResponse> execute)
     {
         var roll = faults.Roll();
         if (roll.Error)
@@ -152,7 +202,7 @@ internal static class StripeApi
         return roll.LoseResponse && response.StatusCode < 500 ? response with { LoseResponse = true } : response;
     }
 
-    private static SimulatorResponse CreatePaymentIntent(SimulatorTransaction changes, FormParameters form, string? key, string apiBase)
+    private static SimulatorResponse CreatePaymentIntent(SimulatorTransaction changes, FormParameters form, string? key, ConfirmScope scope)
     {
         var amountText = form.Get("amount");
         if (string.IsNullOrEmpty(amountText))
@@ -215,19 +265,20 @@ internal static class StripeApi
             PaymentMethodTypes = types.Count == 0 ? ["card"] : types,
             Metadata = form.Nested("metadata"),
             Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            ReturnUrl = form.Get("return_url") is { Length: > 0 } returnUrl ? returnUrl : null,
         };
         intent = intent with { ClientSecret = intent.Id + "_secret_" + SimulatorStore.NewId("cs")[3..] };
 
         if (!confirm)
         {
             changes.SaveIntent(intent);
-            return new SimulatorResponse(200, StripeJson.Serialize(StripeJson.PaymentIntent(intent, apiBase)));
+            return new SimulatorResponse(200, StripeJson.Serialize(StripeJson.PaymentIntent(intent, scope.ApiBase)));
         }
 
-        return Confirm(changes, intent, paymentMethod!, key ?? intent.Metadata.GetValueOrDefault("payment_order_id") ?? intent.Id, apiBase);
+        return Confirm(changes, intent, paymentMethod!, key ?? intent.Metadata.GetValueOrDefault("payment_order_id") ?? intent.Id, scope);
     }
 
-    private static SimulatorResponse ConfirmPaymentIntent(SimulatorTransaction changes, string id, FormParameters form, string? key, string apiBase)
+    private static SimulatorResponse ConfirmPaymentIntent(SimulatorTransaction changes, string id, FormParameters form, string? key, ConfirmScope scope)
     {
         var intent = changes.FindIntent(id);
         if (intent is null)
@@ -257,12 +308,17 @@ internal static class StripeApi
             return NoSuchPaymentMethod(paymentMethod);
         }
 
-        return Confirm(changes, intent with { PaymentMethod = paymentMethod }, paymentMethod, key ?? intent.Id, apiBase);
+        var returnUrl = form.Get("return_url") is { Length: > 0 } returnTo ? returnTo : intent.ReturnUrl;
+        return Confirm(changes, intent with { PaymentMethod = paymentMethod, ReturnUrl = returnUrl }, paymentMethod, key ?? intent.Id, scope);
     }
 
-    /// <summary>Confirms <paramref name="intent"/> with a known test payment method and saves the result.</summary>
-    private static SimulatorResponse Confirm(SimulatorTransaction changes, SimulatedPaymentIntent intent, string paymentMethod, string attemptKey, string apiBase)
+    /// <summary>
+    /// Confirms <paramref name="intent"/> with a known test payment method and saves the result, with
+    /// the event that reports it (none for <c>processing</c>: its event comes when it succeeds).
+    /// </summary>
+    private static SimulatorResponse Confirm(SimulatorTransaction changes, SimulatedPaymentIntent intent, string paymentMethod, string attemptKey, ConfirmScope scope)
     {
+        var apiBase = scope.ApiBase;
         TestPaymentMethods.TryGetBehavior(paymentMethod, out var behavior);
 
         if (behavior == TestCardBehavior.UnavailableTwice && changes.IncrementAttempts("unavailable:" + attemptKey) <= 2)
@@ -283,33 +339,39 @@ internal static class StripeApi
                     ? new SimulatedCardError("card_declined", "generic_decline", "Your card was declined.", charge)
                     : new SimulatedCardError("card_declined", "insufficient_funds", "Your card has insufficient funds.", charge);
                 var failed = intent with { Status = "requires_payment_method", LatestCharge = charge, LastPaymentError = error };
-                changes.SaveIntent(failed);
+                SaveAndAnnounce(changes, scope.Webhooks, failed, "payment_intent.payment_failed", apiBase);
                 return new SimulatorResponse(402, StripeJson.CardErrorBody(error, StripeJson.PaymentIntent(failed, apiBase)));
 
             case TestCardBehavior.RequiresAction:
-                return Saved(changes, intent with { Status = "requires_action", LastPaymentError = null }, apiBase);
+                var requiresAction = intent with { Status = "requires_action", LastPaymentError = null };
+                SaveAndAnnounce(changes, scope.Webhooks, requiresAction, "payment_intent.requires_action", apiBase);
+                return Answer(requiresAction, apiBase);
 
             case TestCardBehavior.Processing:
-                return Saved(changes, intent with { Status = "processing", LatestCharge = charge, LastPaymentError = null }, apiBase);
+                var processing = intent with
+                {
+                    Status = "processing",
+                    LatestCharge = charge,
+                    LastPaymentError = null,
+                    ProcessingSince = DateTimeOffset.UtcNow,
+                };
+                changes.SaveIntent(processing);
+                return Answer(processing, apiBase);
 
             default:
-                var response = Saved(
-                    changes,
-                    intent with { Status = "succeeded", LatestCharge = charge, AmountReceived = intent.Amount, LastPaymentError = null },
-                    apiBase);
+                var succeeded = Succeeded(intent with { LatestCharge = charge });
+                SaveAndAnnounce(changes, scope.Webhooks, succeeded, "payment_intent.succeeded", apiBase);
+                var response = Answer(succeeded, apiBase);
                 return behavior == TestCardBehavior.TimeoutOnce && changes.IncrementAttempts("timeout:" + attemptKey) == 1
                     ? response with { LoseResponse = true }
                     : response;
         }
     }
 
-    private static SimulatorResponse Saved(SimulatorTransaction changes, SimulatedPaymentIntent intent, string apiBase)
-    {
-        changes.SaveIntent(intent);
-        return new SimulatorResponse(200, StripeJson.Serialize(StripeJson.PaymentIntent(intent, apiBase)));
-    }
+    private static SimulatorResponse Answer(SimulatedPaymentIntent intent, string apiBase) =>
+        new(200, StripeJson.Serialize(StripeJson.PaymentIntent(intent, apiBase)));
 
-    private static SimulatorResponse InvalidRequest(string code, string message, string? param) =>
+    internal static SimulatorResponse InvalidRequest(string code, string message, string? param) =>
         new(400, StripeJson.ErrorBody("invalid_request_error", code, message, param));
 
     private static SimulatorResponse NoSuchPaymentMethod(string token) =>
@@ -318,13 +380,13 @@ internal static class StripeApi
     private static SimulatorResponse NoSuchPaymentIntent(string id) =>
         new(404, StripeJson.ErrorBody("invalid_request_error", "resource_missing", $"No such payment_intent: '{id}'", "intent"));
 
-    private static SimulatorResponse IdempotencyMismatch(string key) =>
+    internal static SimulatorResponse IdempotencyMismatch(string key) =>
         new(400, StripeJson.ErrorBody(
             "idempotency_error",
             null,
             $"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."));
 
-    private static async Task WriteAsync(HttpContext http, SimulatorResponse response, bool replayed = false)
+    internal static async Task WriteAsync(HttpContext http, SimulatorResponse response, bool replayed = false)
     {
         if (response.LoseResponse)
         {
@@ -355,16 +417,16 @@ internal static class StripeApi
         await http.Response.WriteAsync(response.Body, Encoding.UTF8).ConfigureAwait(false);
     }
 
-    private static string? IdempotencyKey(HttpRequest request) =>
+    internal static string? IdempotencyKey(HttpRequest request) =>
         request.Headers[IdempotencyKeyHeader].ToString() is { Length: > 0 } key ? key : null;
 
-    private static string ApiBase(HttpRequest request) => $"{request.Scheme}://{request.Host}";
+    internal static string ApiBase(HttpRequest request) => $"{request.Scheme}://{request.Host}";
 
     /// <summary>What "the same request" means for an idempotency key: method, path and parameters.</summary>
-    private static string Fingerprint(HttpRequest request, FormParameters form) =>
+    internal static string Fingerprint(HttpRequest request, FormParameters form) =>
         request.Method + " " + request.Path + "\n" + form.Canonical();
 
-    private static async Task<FormParameters> ReadFormAsync(HttpRequest request)
+    internal static async Task<FormParameters> ReadFormAsync(HttpRequest request)
     {
         if (!request.HasFormContentType)
         {
@@ -383,4 +445,7 @@ internal static class StripeApi
 
         return new FormParameters(pairs);
     }
+
+    /// <summary>What a confirm needs besides the request: where the simulator is, and how to announce.</summary>
+    private sealed record ConfirmScope(string ApiBase, SimulatorWebhooks Webhooks);
 }

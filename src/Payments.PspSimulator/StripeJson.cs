@@ -7,6 +7,12 @@ namespace Payments.PspSimulator;
 /// <summary>Stripe's JSON shapes for the simulator's answers.</summary>
 public static class StripeJson
 {
+    /// <summary>
+    /// The API version events are stamped with: Stripe.net 53.1.0's <c>StripeConfiguration.ApiVersion</c>.
+    /// <c>EventUtility.ConstructEvent</c> refuses an event of another release ("endive") by default.
+    /// </summary>
+    public const string ApiVersion = "2026-10-28.endive";
+
     private static readonly JsonSerializerOptions Indented = new()
     {
         WriteIndented = true,
@@ -16,11 +22,7 @@ public static class StripeJson
     public static JsonObject PaymentIntent(SimulatedPaymentIntent intent, string? apiBase = null)
     {
         ArgumentNullException.ThrowIfNull(intent);
-        var metadata = new JsonObject();
-        foreach (var (key, value) in intent.Metadata)
-        {
-            metadata[key] = value;
-        }
+        var metadata = Metadata(intent.Metadata);
 
         JsonNode? nextAction = null;
         if (intent.Status == "requires_action")
@@ -30,7 +32,7 @@ public static class StripeJson
                 ["type"] = "redirect_to_url",
                 ["redirect_to_url"] = new JsonObject
                 {
-                    ["return_url"] = null,
+                    ["return_url"] = intent.ReturnUrl,
                     ["url"] = $"{apiBase}/_sim/authenticate/{intent.Id}",
                 },
             };
@@ -75,6 +77,105 @@ public static class StripeJson
         };
     }
 
+    /// <summary>
+    /// A <c>checkout.session</c>. <paramref name="paymentIntent"/> is the expanded intent
+    /// (<c>expand[]=payment_intent</c>); without it the intent is its id. Like Stripe, <c>url</c> is
+    /// null once the session is no longer open.
+    /// </summary>
+    public static JsonObject CheckoutSession(SimulatedCheckoutSession session, JsonObject? paymentIntent = null)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return new JsonObject
+        {
+            ["id"] = session.Id,
+            ["object"] = "checkout.session",
+            ["after_expiration"] = null,
+            ["allow_promotion_codes"] = null,
+            ["amount_subtotal"] = session.AmountTotal,
+            ["amount_total"] = session.AmountTotal,
+            ["billing_address_collection"] = null,
+            ["cancel_url"] = session.CancelUrl,
+            ["client_reference_id"] = session.ClientReferenceId,
+            ["client_secret"] = null,
+            ["created"] = session.Created,
+            ["currency"] = session.Currency,
+            ["customer"] = null,
+            ["customer_email"] = null,
+            ["expires_at"] = session.ExpiresAt,
+            ["livemode"] = false,
+            ["locale"] = null,
+            ["metadata"] = Metadata(session.Metadata),
+            ["mode"] = session.Mode,
+            ["payment_intent"] = paymentIntent ?? (JsonNode?)session.PaymentIntent,
+            ["payment_method_types"] = new JsonArray("card"),
+            ["payment_status"] = session.PaymentStatus,
+            ["status"] = session.Status,
+            ["success_url"] = session.SuccessUrl,
+            ["ui_mode"] = "hosted",
+            ["url"] = session.Status == "open" ? session.Url : null,
+        };
+    }
+
+    public static JsonObject Refund(SimulatedRefund refund)
+    {
+        ArgumentNullException.ThrowIfNull(refund);
+        return new JsonObject
+        {
+            ["id"] = refund.Id,
+            ["object"] = "refund",
+            ["amount"] = refund.Amount,
+            ["balance_transaction"] = null,
+            ["charge"] = refund.Charge,
+            ["created"] = refund.Created,
+            ["currency"] = refund.Currency,
+            ["metadata"] = Metadata(refund.Metadata),
+            ["payment_intent"] = refund.PaymentIntent,
+            ["reason"] = refund.Reason,
+            ["receipt_number"] = null,
+            ["status"] = refund.Status,
+        };
+    }
+
+    /// <summary>The (one) charge of a succeeded intent, as <c>charge.refunded</c> carries it.</summary>
+    public static JsonObject Charge(SimulatedPaymentIntent intent)
+    {
+        ArgumentNullException.ThrowIfNull(intent);
+        return new JsonObject
+        {
+            ["id"] = intent.LatestCharge,
+            ["object"] = "charge",
+            ["amount"] = intent.Amount,
+            ["amount_captured"] = intent.AmountReceived,
+            ["amount_refunded"] = intent.AmountRefunded,
+            ["balance_transaction"] = null,
+            ["captured"] = true,
+            ["created"] = intent.Created,
+            ["currency"] = intent.Currency,
+            ["description"] = intent.Description,
+            ["livemode"] = false,
+            ["metadata"] = Metadata(intent.Metadata),
+            ["paid"] = true,
+            ["payment_intent"] = intent.Id,
+            ["payment_method"] = intent.PaymentMethod,
+            ["refunded"] = intent.AmountRefunded >= intent.Amount,
+            ["status"] = "succeeded",
+        };
+    }
+
+    /// <summary>A Stripe event object around <paramref name="dataObject"/>, as webhooks carry it.</summary>
+    public static JsonObject Event(string id, string type, long created, JsonObject dataObject) => new()
+    {
+        ["id"] = id,
+        ["object"] = "event",
+        ["api_version"] = ApiVersion,
+        ["created"] = created,
+        ["data"] = new JsonObject { ["object"] = dataObject },
+        ["livemode"] = false,
+        ["pending_webhooks"] = 1,
+        ["request"] = new JsonObject { ["id"] = null, ["idempotency_key"] = null },
+        ["type"] = type,
+    };
+
     /// <summary>The body of a card error: HTTP 402 <c>{"error": {...}}</c>.</summary>
     public static string CardErrorBody(SimulatedCardError error, JsonObject paymentIntent) =>
         Serialize(new JsonObject { ["error"] = CardError(error, paymentIntent) });
@@ -99,6 +200,17 @@ public static class StripeJson
     }
 
     public static string Serialize(JsonNode node) => node.ToJsonString(Indented);
+
+    private static JsonObject Metadata(IReadOnlyDictionary<string, string> values)
+    {
+        var metadata = new JsonObject();
+        foreach (var (key, value) in values)
+        {
+            metadata[key] = value;
+        }
+
+        return metadata;
+    }
 
     private static JsonObject CardError(SimulatedCardError error, JsonObject? paymentIntent)
     {

@@ -2,17 +2,18 @@ using System.Text.Json;
 using Payments.Core.Checkout;
 using Payments.Core.Ids;
 using Payments.Core.Money;
+using Payments.Core.PaymentOrders;
 
 namespace Payments.Api.Payments;
 
 /// <summary>The validated content of POST /v1/payments: parsed at the edge into domain values.</summary>
-public sealed record CreatePaymentRequest(string CheckoutId, string BuyerId, string PaymentMethodToken, IReadOnlyList<CheckoutOrderLine> Orders);
+public sealed record CreatePaymentRequest(string CheckoutId, string BuyerId, PaymentMethod PaymentMethod, IReadOnlyList<CheckoutOrderLine> Orders);
 
 /// <summary>Reads the JSON body field by field, so that each bad field gets its own message.</summary>
 public static class CreatePaymentRequestParser
 {
     public const int OrdersMax = 100;
-    private const int TextLengthMax = 255;
+    private const int TextLengthMax = 2048;
 
     public static CreatePaymentRequest? Parse(JsonElement body, Dictionary<string, string[]> errors)
     {
@@ -24,9 +25,9 @@ public static class CreatePaymentRequestParser
 
         var checkoutId = RequiredId(body, "checkout_id", "checkout_id", errors);
         var buyerId = ParseBuyer(body, errors);
-        var token = ParsePaymentMethod(body, errors);
+        var method = ParsePaymentMethod(body, errors);
         var orders = ParseOrders(body, errors);
-        return errors.Count == 0 ? new CreatePaymentRequest(checkoutId!, buyerId!, token!, orders!) : null;
+        return errors.Count == 0 ? new CreatePaymentRequest(checkoutId!, buyerId!, method!, orders!) : null;
     }
 
     private static string? ParseBuyer(JsonElement body, Dictionary<string, string[]> errors)
@@ -50,7 +51,7 @@ public static class CreatePaymentRequestParser
         return id;
     }
 
-    private static string? ParsePaymentMethod(JsonElement body, Dictionary<string, string[]> errors)
+    private static PaymentMethod? ParsePaymentMethod(JsonElement body, Dictionary<string, string[]> errors)
     {
         if (!body.TryGetProperty("payment_method", out var method) || method.ValueKind != JsonValueKind.Object)
         {
@@ -71,10 +72,16 @@ public static class CreatePaymentRequestParser
                     return null;
                 }
 
-                return token;
+                return token is null ? null : PaymentMethod.ForToken(token);
             case "hosted_page":
-                Add(errors, "payment_method.type", "hosted_page is not supported yet; use token");
-                return null;
+                var returnUrl = RequiredText(method, "return_url", "payment_method.return_url", errors);
+                if (returnUrl is not null && !(Uri.TryCreate(returnUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"))
+                {
+                    Add(errors, "payment_method.return_url", "must be an absolute http(s) URL");
+                    return null;
+                }
+
+                return returnUrl is null ? null : PaymentMethod.ForHostedPage(returnUrl);
             default:
                 Add(errors, "payment_method.type", "must be 'token' or 'hosted_page'");
                 return null;

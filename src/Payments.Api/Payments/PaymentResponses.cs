@@ -11,6 +11,24 @@ public sealed record FailureResponse(string Code, string Message, bool Retryable
 
 public sealed record HistoryEntryResponse(string Status, DateTime At);
 
+public sealed record RefundResponse(string RefundId, string PaymentOrderId, string Amount, string Currency, string Status, string? Reason, DateTime CreatedAt)
+{
+    public static RefundResponse From(RefundView refund) => new(
+        refund.RefundId,
+        refund.PaymentOrderId,
+        refund.Amount.ToDecimalString(),
+        refund.Amount.Currency.Code,
+        refund.Status switch
+        {
+            RefundStatus.Pending => "PENDING",
+            RefundStatus.Succeeded => "SUCCEEDED",
+            RefundStatus.Failed => "FAILED",
+            _ => throw new ArgumentOutOfRangeException(nameof(refund), refund.Status, null),
+        },
+        refund.Reason,
+        refund.CreatedAt.UtcDateTime);
+}
+
 public sealed record PaymentOrderResponse(
     string PaymentOrderId,
     string CheckoutId,
@@ -27,7 +45,9 @@ public sealed record PaymentOrderResponse(
     string RefundedAmount,
     IReadOnlyList<HistoryEntryResponse> History,
     DateTime CreatedAt,
-    DateTime UpdatedAt)
+    DateTime UpdatedAt,
+    NextActionResponse? NextAction,
+    IReadOnlyList<RefundResponse> Refunds)
 {
     public static PaymentOrderResponse From(PaymentOrderView order) => new(
         order.PaymentOrderId,
@@ -45,7 +65,9 @@ public sealed record PaymentOrderResponse(
         order.RefundedAmount.ToDecimalString(),
         order.History.Select(entry => new HistoryEntryResponse(entry.Status.ToWireName(), entry.At.UtcDateTime)).ToArray(),
         order.CreatedAt.UtcDateTime,
-        order.UpdatedAt.UtcDateTime);
+        order.UpdatedAt.UtcDateTime,
+        order.ActionUrl is { } url ? new NextActionResponse("redirect", url) : null,
+        order.Refunds.Select(RefundResponse.From).ToArray());
 }
 
 public sealed record CheckoutResponse(
@@ -64,7 +86,7 @@ public sealed record CheckoutResponse(
         checkout.IsPaymentDone,
         new BuyerResponse(checkout.BuyerId),
         checkout.Orders.Select(PaymentOrderResponse.From).ToArray(),
-        NextAction: null,
+        checkout.NextActionUrl is { } url ? new NextActionResponse("redirect", url) : null,
         checkout.CreatedAt.UtcDateTime,
         checkout.UpdatedAt.UtcDateTime);
 }

@@ -84,7 +84,7 @@ public static class PaymentsApi
     private static async Task<PostOutcome> CreateCheckoutAsync(IGrainFactory grains, string merchantId, CreatePaymentRequest request, TimeSpan synchronousWindow)
     {
         var result = await grains.GetGrain<ICheckoutGrain>(request.CheckoutId).CreateAsync(
-            new CreateCheckout(merchantId, request.BuyerId, request.PaymentMethodToken, request.Orders, synchronousWindow));
+            new CreateCheckout(merchantId, request.BuyerId, request.PaymentMethod, request.Orders, synchronousWindow));
         switch (result.Outcome)
         {
             case CreateCheckoutOutcome.Created:

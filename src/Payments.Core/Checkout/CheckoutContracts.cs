@@ -12,7 +12,7 @@ public sealed record CheckoutOrderLine(
 public sealed record CreateCheckout(
     [property: Id(0)] string MerchantId,
     [property: Id(1)] string BuyerId,
-    [property: Id(2)] string PaymentMethodToken,
+    [property: Id(2)] PaymentOrders.PaymentMethod PaymentMethod,
     [property: Id(3)] IReadOnlyList<CheckoutOrderLine> Orders,
     [property: Id(4)] TimeSpan SynchronousWindow);
 
@@ -44,7 +44,11 @@ public sealed record CheckoutView(
     [property: Id(4)] string BuyerId,
     [property: Id(5)] IReadOnlyList<PaymentOrderView> Orders,
     [property: Id(6)] DateTimeOffset CreatedAt,
-    [property: Id(7)] DateTimeOffset UpdatedAt);
+    [property: Id(7)] DateTimeOffset UpdatedAt)
+{
+    /// <summary>Where the buyer goes next: the page of the first order still waiting for the buyer.</summary>
+    public string? NextActionUrl => Orders.FirstOrDefault(order => order.Status == PaymentOrderStatus.RequiresAction && order.ActionUrl is not null)?.ActionUrl;
+}
 
 [GenerateSerializer, Immutable, Alias("Payments.CreateCheckoutResult")]
 public sealed record CreateCheckoutResult(

@@ -37,13 +37,26 @@ public static class PaymentOrderStatusExtensions
     };
 }
 
+/// <summary>How the buyer pays: a PSP token charged server to server, or the PSP's hosted payment page.</summary>
+[GenerateSerializer, Immutable, Alias("Payments.PaymentMethod")]
+public sealed record PaymentMethod([property: Id(0)] string? Token, [property: Id(1)] string? ReturnUrl)
+{
+    public bool IsHostedPage => Token is null;
+
+    public static PaymentMethod ForToken(string token) => new(token, null);
+
+    public static PaymentMethod ForHostedPage(string returnUrl) => new(null, returnUrl);
+
+    public override string ToString() => IsHostedPage ? $"hosted_page {ReturnUrl}" : $"token {Token}";
+}
+
 [GenerateSerializer, Immutable, Alias("Payments.CreatePaymentOrder")]
 public sealed record CreatePaymentOrder(
     [property: Id(0)] string MerchantId,
     [property: Id(1)] string CheckoutId,
     [property: Id(2)] string SellerAccount,
     [property: Id(3)] Money.Money Amount,
-    [property: Id(4)] string PaymentMethodToken,
+    [property: Id(4)] PaymentMethod PaymentMethod,
     [property: Id(5)] string BuyerId);
 
 [GenerateSerializer, Alias("Payments.CreatePaymentOrderOutcome")]
@@ -87,7 +100,77 @@ public sealed record PaymentOrderView(
     [property: Id(13)] IReadOnlyList<PaymentOrderHistoryEntry> History,
     [property: Id(14)] DateTimeOffset CreatedAt,
     [property: Id(15)] DateTimeOffset UpdatedAt,
-    [property: Id(16)] bool DeadLettered = false);
+    [property: Id(16)] bool DeadLettered,
+    [property: Id(17)] string? ActionUrl,
+    [property: Id(18)] IReadOnlyList<RefundView> Refunds);
+
+[GenerateSerializer, Alias("Payments.RefundStatus")]
+public enum RefundStatus
+{
+    Pending = 0,
+    Succeeded = 1,
+    Failed = 2,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.RefundView")]
+public sealed record RefundView(
+    [property: Id(0)] string RefundId,
+    [property: Id(1)] string PaymentOrderId,
+    [property: Id(2)] Money.Money Amount,
+    [property: Id(3)] RefundStatus Status,
+    [property: Id(4)] string? Reason,
+    [property: Id(5)] DateTimeOffset CreatedAt);
+
+[GenerateSerializer, Immutable, Alias("Payments.CreateRefund")]
+public sealed record CreateRefund(
+    [property: Id(0)] string RefundId,
+    [property: Id(1)] long? AmountMinor,
+    [property: Id(2)] string? Reason);
+
+[GenerateSerializer, Alias("Payments.CreateRefundOutcome")]
+public enum CreateRefundOutcome
+{
+    Created = 0,
+    AlreadyExists = 1,
+    ExceedsPayment = 2,
+    NotRefundable = 3,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.CreateRefundResult")]
+public sealed record CreateRefundResult([property: Id(0)] CreateRefundOutcome Outcome, [property: Id(1)] RefundView? Refund, [property: Id(2)] long RemainingMinor);
+
+[GenerateSerializer, Alias("Payments.PspNoticeKind")]
+public enum PspNoticeKind
+{
+    PaymentSucceeded = 0,
+    PaymentFailed = 1,
+    PaymentRequiresAction = 2,
+    RefundSucceeded = 3,
+    RefundFailed = 4,
+
+    /// <summary>An event that changes nothing for the order (e.g. a session still unpaid).</summary>
+    Informational = 5,
+}
+
+/// <summary>What a verified PSP webhook says about one payment order.</summary>
+[GenerateSerializer, Immutable, Alias("Payments.PspNotice")]
+public sealed record PspNotice(
+    [property: Id(0)] string EventId,
+    [property: Id(1)] string EventType,
+    [property: Id(2)] PspNoticeKind Kind,
+    [property: Id(3)] string? PaymentIntentId,
+    [property: Id(4)] string? FailureCode,
+    [property: Id(5)] string? FailureMessage,
+    [property: Id(6)] string? RefundId);
+
+[GenerateSerializer, Alias("Payments.PspNoticeOutcome")]
+public enum PspNoticeOutcome
+{
+    Applied = 0,
+
+    /// <summary>Late, duplicate or out of order: the order is already past what the event says.</summary>
+    Ignored = 1,
+}
 
 [GenerateSerializer, Alias("Payments.ReplayPaymentOrderOutcome")]
 public enum ReplayPaymentOrderOutcome
@@ -109,6 +192,14 @@ public interface IPaymentOrderGrain : IGrainWithStringKey
     /// <summary>Drives the order as far as it can go now: PSP charge, then wallet and ledger effects.</summary>
     [Alias("ExecuteAsync")]
     Task<PaymentOrderView> ExecuteAsync();
+
+    /// <summary>Applies what a PSP webhook says; an event that would move the order backwards is ignored.</summary>
+    [Alias("ApplyPspNoticeAsync")]
+    Task<PspNoticeOutcome> ApplyPspNoticeAsync(PspNotice notice);
+
+    /// <summary>Refunds part or all of a successful order; concurrent refunds never add up to more than the payment.</summary>
+    [Alias("RefundAsync")]
+    Task<CreateRefundResult> RefundAsync(CreateRefund command);
 
     /// <summary>Gives a dead-lettered order a fresh retry budget and drives it again.</summary>
     [Alias("ReplayAsync")]

@@ -6,6 +6,12 @@ public sealed record CreditPendingFunds(
     [property: Id(1)] string MerchantId,
     [property: Id(2)] Money.Money Amount);
 
+/// <summary>Takes refunded funds back out of pending.</summary>
+[GenerateSerializer, Immutable, Alias("Payments.DebitPendingFunds")]
+public sealed record DebitPendingFunds(
+    [property: Id(0)] string OperationId,
+    [property: Id(1)] Money.Money Amount);
+
 [GenerateSerializer, Alias("Payments.WalletOperationOutcome")]
 public enum WalletOperationOutcome
 {
@@ -36,6 +42,10 @@ public interface ISellerWalletGrain : IGrainWithStringKey
     /// <summary>Adds captured funds to pending; applying the same operation id twice is a no-op.</summary>
     [Alias("CreditPendingAsync")]
     Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command);
+
+    /// <summary>Removes refunded funds from pending; applying the same operation id twice is a no-op.</summary>
+    [Alias("DebitPendingAsync")]
+    Task<WalletOperationResult> DebitPendingAsync(DebitPendingFunds command);
 
     [Alias("GetAsync"), AlwaysInterleave]
     Task<WalletView> GetAsync();

@@ -75,7 +75,7 @@ internal sealed class CheckoutGrain(
 
         // An order whose first attempt met a PSP fault retries on its own timer; a quick retry still earns a 201.
         var view = await BuildViewAsync();
-        while (!view.IsPaymentDone && time.GetUtcNow() < deadline)
+        while (!view.IsPaymentDone && view.Orders.Any(IsProgressingOnItsOwn) && time.GetUtcNow() < deadline)
         {
             var remaining = deadline - time.GetUtcNow();
             await Task.Delay(remaining < CompletionPollInterval ? remaining : CompletionPollInterval, time);
@@ -88,12 +88,16 @@ internal sealed class CheckoutGrain(
         return new CreateCheckoutResult(outcome, view, null);
     }
 
+    /// <summary>An order that waits on the buyer (or on the PSP's webhook) will not finish within the window: no point waiting.</summary>
+    private static bool IsProgressingOnItsOwn(PaymentOrderView order) =>
+        !order.Status.IsFinal() && order.Status != PaymentOrderStatus.RequiresAction;
+
     public async Task<CheckoutView?> GetAsync() => checkout.State.Exists ? await BuildViewAsync() : null;
 
     private async Task<(string PaymentOrderId, CreatePaymentOrderOutcome Outcome)> CreateOrderAsync(CreateCheckout command, CheckoutOrderLine line)
     {
         var result = await GrainFactory.GetGrain<IPaymentOrderGrain>(line.PaymentOrderId).CreateAsync(
-            new CreatePaymentOrder(command.MerchantId, CheckoutId, line.SellerAccount, line.Amount, command.PaymentMethodToken, command.BuyerId));
+            new CreatePaymentOrder(command.MerchantId, CheckoutId, line.SellerAccount, line.Amount, command.PaymentMethod, command.BuyerId));
         return (line.PaymentOrderId, result.Outcome);
     }
 
@@ -123,7 +127,7 @@ internal sealed class CheckoutGrain(
     private static string Fingerprint(CreateCheckout command)
     {
         var text = new StringBuilder();
-        text.Append(command.MerchantId).Append('\n').Append(command.BuyerId).Append('\n').Append(command.PaymentMethodToken);
+        text.Append(command.MerchantId).Append('\n').Append(command.BuyerId).Append('\n').Append(command.PaymentMethod);
         foreach (var line in command.Orders)
         {
             text.Append('\n').Append(line.PaymentOrderId).Append('|').Append(line.SellerAccount).Append('|')

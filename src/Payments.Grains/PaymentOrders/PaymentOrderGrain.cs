@@ -64,7 +64,8 @@ internal sealed class PaymentOrderGrain(
             SellerAccount = command.SellerAccount,
             AmountMinor = command.Amount.Minor,
             Currency = command.Amount.Currency.Code,
-            PaymentMethodToken = command.PaymentMethodToken,
+            PaymentMethodToken = command.PaymentMethod.Token ?? string.Empty,
+            ReturnUrl = command.PaymentMethod.ReturnUrl,
             BuyerId = command.BuyerId,
             Status = PaymentOrderStatus.NotStarted,
             History = [new PaymentOrderHistoryEntry(PaymentOrderStatus.NotStarted, now)],
@@ -139,8 +140,14 @@ internal sealed class PaymentOrderGrain(
             }
         }
 
+        if (State.Status == PaymentOrderStatus.RequiresAction)
+        {
+            await CheckPspIfDueAsync();
+        }
+
         if (State.Status == PaymentOrderStatus.Success)
         {
+            await ExecutePendingRefundsAsync();
             await ApplyEffectsAsync();
         }
 
@@ -156,7 +163,8 @@ internal sealed class PaymentOrderGrain(
 
     private bool IsDone() =>
         State.Status == PaymentOrderStatus.Failed
-        || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated);
+        || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
+            && State.Refunds.All(refund => refund.Status == RefundStatus.Failed || (refund.Status == RefundStatus.Succeeded && !refund.OwesEffects)));
 
     private async Task ChargeAsync()
     {
@@ -166,18 +174,15 @@ internal sealed class PaymentOrderGrain(
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
 
-        var request = new PspChargeRequest(
-            PaymentOrderId,
-            State.AmountMinor,
-            State.Currency,
-            State.PaymentMethodToken,
-            new Dictionary<string, string>
-            {
-                ["payment_order_id"] = PaymentOrderId,
-                ["checkout_id"] = State.CheckoutId,
-                ["seller_account"] = State.SellerAccount,
-            });
-        var outcome = await psp.ChargeAsync(request, CancellationToken.None);
+        var metadata = new Dictionary<string, string>
+        {
+            ["payment_order_id"] = PaymentOrderId,
+            ["checkout_id"] = State.CheckoutId,
+            ["seller_account"] = State.SellerAccount,
+        };
+        var outcome = State.ReturnUrl is { } returnUrl
+            ? await psp.CreateHostedPageAsync(new PspHostedPageRequest(PaymentOrderId, State.AmountMinor, State.Currency, returnUrl, metadata), CancellationToken.None)
+            : await psp.ChargeAsync(new PspChargeRequest(PaymentOrderId, State.AmountMinor, State.Currency, State.PaymentMethodToken, metadata), CancellationToken.None);
         switch (outcome.Kind)
         {
             case PspOutcomeKind.Succeeded:
@@ -191,7 +196,18 @@ internal sealed class PaymentOrderGrain(
                 Transition(PaymentOrderStatus.Failed);
                 break;
             case PspOutcomeKind.RequiresAction:
-                State.PspReference = outcome.PspReference;
+                // A hosted page is known by its session until a payment intent pays it.
+                if (State.ReturnUrl is null)
+                {
+                    State.PspReference = outcome.PspReference;
+                }
+                else
+                {
+                    State.HostedSessionId = outcome.PspReference;
+                }
+
+                State.ActionUrl = outcome.ActionUrl;
+                State.PspCheckedAt = time.GetUtcNow();
                 Transition(PaymentOrderStatus.RequiresAction);
                 break;
             case PspOutcomeKind.Unknown:
@@ -221,6 +237,208 @@ internal sealed class PaymentOrderGrain(
         {
             await RecordDeadLetterAsync();
         }
+    }
+
+    public async Task<PspNoticeOutcome> ApplyPspNoticeAsync(PspNotice notice)
+    {
+        if (!State.Exists)
+        {
+            return PspNoticeOutcome.Ignored;
+        }
+
+        var applied = notice.Kind switch
+        {
+            PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty)),
+            PspNoticeKind.PaymentFailed => Finish(PspChargeOutcome.Declined(notice.FailureCode ?? "payment_failed", notice.FailureMessage, notice.PaymentIntentId)),
+            PspNoticeKind.PaymentRequiresAction when State.Status == PaymentOrderStatus.Executing => MoveToRequiresAction(notice.PaymentIntentId),
+            PspNoticeKind.RefundSucceeded or PspNoticeKind.RefundFailed => FinishRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode),
+            _ => false,
+        };
+        if (!applied)
+        {
+            // Late, duplicated or out of order: an event never moves the order backwards.
+            return PspNoticeOutcome.Ignored;
+        }
+
+        State.UpdatedAt = time.GetUtcNow();
+        AssertConsistent();
+        await PersistAsync();
+        await DriveAsync();
+        return PspNoticeOutcome.Applied;
+    }
+
+    /// <summary>Ends a payment the PSP finished later (webhook or our own check). False when the order is past that.</summary>
+    private bool Finish(PspChargeOutcome outcome)
+    {
+        if (State.Status is not (PaymentOrderStatus.Executing or PaymentOrderStatus.RequiresAction))
+        {
+            if (State.Status == PaymentOrderStatus.Failed && outcome.Kind == PspOutcomeKind.Succeeded)
+            {
+                // The PSP took money for an order we consider failed: never silently. Reconciliation must see it.
+                logger.LogError("Payment order {PaymentOrderId} is FAILED but the PSP reports a successful payment {PspReference}; needs investigation",
+                    PaymentOrderId, outcome.PspReference);
+            }
+
+            return false;
+        }
+
+        State.ActionUrl = null;
+        State.NextRetryAt = null;
+        if (outcome.Kind == PspOutcomeKind.Succeeded)
+        {
+            State.PspReference = outcome.PspReference;
+            State.Failure = null;
+            Transition(PaymentOrderStatus.Success);
+        }
+        else
+        {
+            State.PspReference = outcome.PspReference ?? State.PspReference;
+            State.Failure = new PaymentFailure(outcome.FailureCode ?? "payment_failed", outcome.FailureMessage ?? "The payment failed.", Retryable: false);
+            Transition(PaymentOrderStatus.Failed);
+        }
+
+        return true;
+    }
+
+    private bool MoveToRequiresAction(string? paymentIntentId)
+    {
+        State.PspReference ??= paymentIntentId;
+        State.PspCheckedAt = time.GetUtcNow();
+        Transition(PaymentOrderStatus.RequiresAction);
+        return true;
+    }
+
+    /// <summary>Asks the PSP about a payment it finishes later, once it has been quiet for <see cref="PaymentOrderOptions.PspPollAfter"/>.</summary>
+    private async Task CheckPspIfDueAsync()
+    {
+        var due = (State.PspCheckedAt ?? State.UpdatedAt) + options.Value.PspPollAfter;
+        var now = time.GetUtcNow();
+        if (due > now)
+        {
+            if (_retryTimer is null)
+            {
+                // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
+                ArmRetryTimer(due - now, keepAlive: false);
+            }
+
+            return;
+        }
+
+        var outcome = State.HostedSessionId is { } sessionId
+            ? await psp.GetHostedPageAsync(PaymentOrderId, sessionId, CancellationToken.None)
+            : await psp.GetChargeAsync(PaymentOrderId, State.PspReference ?? string.Empty, CancellationToken.None);
+        State.PspCheckedAt = time.GetUtcNow();
+        if (outcome.Kind is PspOutcomeKind.Succeeded or PspOutcomeKind.Declined)
+        {
+            logger.LogInformation("Payment order {PaymentOrderId}: no webhook came, the PSP says {Outcome}", PaymentOrderId, outcome.Kind);
+            Finish(outcome);
+        }
+        else
+        {
+            State.ActionUrl = outcome.ActionUrl ?? State.ActionUrl;
+            ArmRetryTimer(options.Value.PspPollAfter, keepAlive: false);
+        }
+
+        State.UpdatedAt = State.PspCheckedAt.Value;
+        AssertConsistent();
+        await PersistAsync();
+    }
+
+    public async Task<CreateRefundResult> RefundAsync(CreateRefund command)
+    {
+        var reserved = State.Refunds.Where(refund => refund.Status != RefundStatus.Failed).Sum(refund => refund.AmountMinor);
+        var remaining = State.AmountMinor - reserved;
+        if (State.Refunds.FirstOrDefault(refund => refund.RefundId == command.RefundId) is { } existing)
+        {
+            return new CreateRefundResult(CreateRefundOutcome.AlreadyExists, ToRefundView(existing), remaining);
+        }
+
+        if (!State.Exists || State.Status != PaymentOrderStatus.Success || State.Refunds.Count >= options.Value.RefundsMax)
+        {
+            return new CreateRefundResult(CreateRefundOutcome.NotRefundable, null, remaining);
+        }
+
+        var amount = command.AmountMinor ?? remaining;
+        if (amount <= 0 || amount > remaining)
+        {
+            return new CreateRefundResult(CreateRefundOutcome.ExceedsPayment, null, remaining);
+        }
+
+        // Reserved before the PSP hears of it: a concurrent refund sees this amount as taken.
+        var refund = new RefundState
+        {
+            RefundId = command.RefundId,
+            AmountMinor = amount,
+            Status = RefundStatus.Pending,
+            Reason = command.Reason,
+            CreatedAt = time.GetUtcNow(),
+        };
+        State.Refunds.Add(refund);
+        State.UpdatedAt = refund.CreatedAt;
+        AssertConsistent();
+        await PersistAsync();
+        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        await ExecuteRefundAsync(refund);
+        await ApplyEffectsAsync();
+        return new CreateRefundResult(CreateRefundOutcome.Created, ToRefundView(refund), remaining - amount);
+    }
+
+    private async Task ExecutePendingRefundsAsync()
+    {
+        foreach (var refund in State.Refunds.Where(refund => refund.Status == RefundStatus.Pending).ToArray())
+        {
+            await ExecuteRefundAsync(refund);
+        }
+    }
+
+    /// <summary>Asks the PSP to refund, with the refund id as idempotency key: asking again never refunds twice.</summary>
+    private async Task ExecuteRefundAsync(RefundState refund)
+    {
+        refund.Attempts++;
+        var outcome = await psp.RefundAsync(
+            new PspRefundRequest(refund.RefundId, PaymentOrderId, State.PspReference ?? string.Empty, refund.AmountMinor, State.Currency, refund.Reason),
+            CancellationToken.None);
+        refund.PspRefundId = outcome.PspRefundId ?? refund.PspRefundId;
+        switch (outcome.Status)
+        {
+            case PspRefundStatus.Succeeded:
+                FinishRefund(refund.RefundId, succeeded: true, failureCode: null);
+                break;
+            case PspRefundStatus.Failed:
+                FinishRefund(refund.RefundId, succeeded: false, outcome.FailureCode);
+                break;
+            case PspRefundStatus.Pending:
+                break;
+            case PspRefundStatus.Unknown:
+                var retry = options.Value.Retry;
+                ArmRetryTimer(RetryDelay.Next(refund.Attempts, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared));
+                logger.LogWarning("Refund {RefundId} of {PaymentOrderId}: PSP outcome unknown ({Error}); retrying", refund.RefundId, PaymentOrderId, outcome.FailureMessage);
+                break;
+            default:
+                throw new UnreachableException($"Unknown refund outcome {outcome.Status}.");
+        }
+
+        State.UpdatedAt = time.GetUtcNow();
+        AssertConsistent();
+        await PersistAsync();
+    }
+
+    private bool FinishRefund(string? refundId, bool succeeded, string? failureCode)
+    {
+        var refund = State.Refunds.FirstOrDefault(candidate => candidate.RefundId == refundId);
+        if (refund is null || refund.Status != RefundStatus.Pending)
+        {
+            return false;
+        }
+
+        refund.Status = succeeded ? RefundStatus.Succeeded : RefundStatus.Failed;
+        refund.FailureCode = failureCode;
+        if (succeeded)
+        {
+            State.RefundedMinor = checked(State.RefundedMinor + refund.AmountMinor);
+        }
+
+        return true;
     }
 
     public async Task<ReplayPaymentOrderResult> ReplayAsync()
@@ -269,13 +487,13 @@ internal sealed class PaymentOrderGrain(
         ArmRetryTimer(delay);
     }
 
-    private void ArmRetryTimer(TimeSpan delay)
+    private void ArmRetryTimer(TimeSpan delay, bool keepAlive = true)
     {
         _retryTimer?.Dispose();
         _retryTimer = this.RegisterGrainTimer(
             static (grain, _) => grain.OnRetryTimerAsync(),
             this,
-            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, KeepAlive = true });
+            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, KeepAlive = keepAlive });
     }
 
     private Task OnRetryTimerAsync()
@@ -293,24 +511,15 @@ internal sealed class PaymentOrderGrain(
     /// </summary>
     private async Task ApplyEffectsAsync()
     {
-        if (State.WalletUpdated && State.LedgerUpdated)
+        var effects = OwedEffects();
+        if (effects.Count == 0)
         {
             return;
         }
 
-        var amount = new Money(State.AmountMinor, Currency.Get(State.Currency));
-        var operationId = $"payin:{PaymentOrderId}";
-        var wallet = State.WalletUpdated ? null : GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount)
-            .CreditPendingAsync(new CreditPendingFunds(operationId, State.MerchantId, amount));
-        var ledger = State.LedgerUpdated ? null : GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId))
-            .AppendAsync(new LedgerTransaction(operationId, "payin", PaymentOrderId, State.PspReference,
-            [
-                new LedgerEntry(LedgerAccounts.PspReceivable(PspName), EntryDirection.Debit, amount),
-                new LedgerEntry(LedgerAccounts.SellerPending(State.SellerAccount), EntryDirection.Credit, amount),
-            ]));
         try
         {
-            await Task.WhenAll(new Task?[] { wallet, ledger }.OfType<Task>());
+            await Task.WhenAll(effects.Select(effect => effect.Applying));
         }
         catch (Exception exception)
         {
@@ -331,14 +540,69 @@ internal sealed class PaymentOrderGrain(
             }
         }
 
-        State.WalletUpdated |= wallet is { IsCompletedSuccessfully: true };
-        State.LedgerUpdated |= ledger is { IsCompletedSuccessfully: true };
+        foreach (var effect in effects.Where(effect => effect.Applying.IsCompletedSuccessfully))
+        {
+            effect.MarkApplied();
+        }
+
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         if (State.DeadLettered)
         {
             await RecordDeadLetterAsync();
         }
+    }
+
+    /// <summary>
+    /// The outbox: the pay-in's wallet credit and ledger booking, then each succeeded refund's wallet debit and
+    /// reversing booking. Each carries its operation id, so applying one again is a no-op; they run side by side
+    /// and their flags are written together. Refunds wait for the pay-in: a reversal needs something to reverse.
+    /// </summary>
+    private List<(Task Applying, Action MarkApplied)> OwedEffects()
+    {
+        var currency = Currency.Get(State.Currency);
+        var amount = new Money(State.AmountMinor, currency);
+        var wallet = GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount);
+        var ledger = GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId));
+        var receivable = LedgerAccounts.PspReceivable(PspName);
+        var pending = LedgerAccounts.SellerPending(State.SellerAccount);
+        var effects = new List<(Task, Action)>();
+        var payInId = $"payin:{PaymentOrderId}";
+        if (!State.WalletUpdated)
+        {
+            effects.Add((wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true));
+        }
+
+        if (!State.LedgerUpdated)
+        {
+            effects.Add((ledger.AppendAsync(new LedgerTransaction(payInId, "payin", PaymentOrderId, State.PspReference,
+                [new LedgerEntry(receivable, EntryDirection.Debit, amount), new LedgerEntry(pending, EntryDirection.Credit, amount)])),
+                () => State.LedgerUpdated = true));
+        }
+
+        if (effects.Count > 0)
+        {
+            return effects;
+        }
+
+        foreach (var refund in State.Refunds.Where(refund => refund.OwesEffects))
+        {
+            var refunded = new Money(refund.AmountMinor, currency);
+            var refundId = $"refund:{refund.RefundId}";
+            if (!refund.WalletUpdated)
+            {
+                effects.Add((wallet.DebitPendingAsync(new DebitPendingFunds(refundId, refunded)), () => refund.WalletUpdated = true));
+            }
+
+            if (!refund.LedgerUpdated)
+            {
+                effects.Add((ledger.AppendAsync(new LedgerTransaction(refundId, "refund", PaymentOrderId, refund.PspRefundId,
+                    [new LedgerEntry(pending, EntryDirection.Debit, refunded), new LedgerEntry(receivable, EntryDirection.Credit, refunded)])),
+                    () => refund.LedgerUpdated = true));
+            }
+        }
+
+        return effects;
     }
 
     private void Transition(PaymentOrderStatus next)
@@ -372,6 +636,11 @@ internal sealed class PaymentOrderGrain(
         if ((State.WalletUpdated || State.LedgerUpdated) && State.Status != PaymentOrderStatus.Success)
         {
             throw new InvalidOperationException($"Payment order {PaymentOrderId} moved money while {State.Status}.");
+        }
+
+        if (State.Refunds.Where(refund => refund.Status != RefundStatus.Failed).Sum(refund => refund.AmountMinor) > State.AmountMinor)
+        {
+            throw new InvalidOperationException($"Payment order {PaymentOrderId} has refunds beyond its amount.");
         }
 
         if (State.RefundedMinor < 0 || State.RefundedMinor > State.AmountMinor)
@@ -428,6 +697,11 @@ internal sealed class PaymentOrderGrain(
             State.History.ToArray(),
             State.CreatedAt,
             State.UpdatedAt,
-            State.DeadLettered);
+            State.DeadLettered,
+            State.Status == PaymentOrderStatus.RequiresAction ? State.ActionUrl : null,
+            State.Refunds.Select(ToRefundView).ToArray());
     }
+
+    private RefundView ToRefundView(RefundState refund) => new(
+        refund.RefundId, PaymentOrderId, new Money(refund.AmountMinor, Currency.Get(State.Currency)), refund.Status, refund.Reason, refund.CreatedAt);
 }

@@ -8,6 +8,16 @@ public sealed class PaymentOrderOptions
 
     public RetryOptions Retry { get; set; } = new();
 
+    /// <summary>
+    /// How long an order waits for the PSP to finish a payment (3-D Secure, processing, hosted page) before
+    /// it asks the PSP itself, and then how often it asks again: a lost webhook delays an order, never strands it.
+    /// </summary>
+    public TimeSpan PspPollAfter { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Refunds kept per order: a bound on state size.</summary>
+    [Range(1, 1000)]
+    public int RefundsMax { get; set; } = 100;
+
     /// <summary>How often the durable reminder re-activates an unfinished order (after a crash, say).</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -28,6 +28,7 @@ internal sealed class PaymentOrderState
     [Id(5)]
     public string Currency { get; set; } = string.Empty;
 
+    /// <summary>The PSP token for a token payment; empty for a hosted-page payment.</summary>
     [Id(6)]
     public string PaymentMethodToken { get; set; } = string.Empty;
 
@@ -84,4 +85,23 @@ internal sealed class PaymentOrderState
     /// <summary>Failed rounds of wallet/ledger effects since the current budget began.</summary>
     [Id(23)]
     public int EffectFailures { get; set; }
+
+    /// <summary>Set for a hosted-page payment: where the PSP sends the buyer back. Null for a token payment.</summary>
+    [Id(24)]
+    public string? ReturnUrl { get; set; }
+
+    /// <summary>The hosted page (checkout session) registered at the PSP.</summary>
+    [Id(25)]
+    public string? HostedSessionId { get; set; }
+
+    /// <summary>Where the buyer completes the payment while it is REQUIRES_ACTION.</summary>
+    [Id(26)]
+    public string? ActionUrl { get; set; }
+
+    /// <summary>When we last heard from (or asked) the PSP about a payment it finishes later.</summary>
+    [Id(27)]
+    public DateTimeOffset? PspCheckedAt { get; set; }
+
+    [Id(28)]
+    public List<RefundState> Refunds { get; set; } = [];
 }

@@ -13,34 +13,49 @@ internal sealed class SellerWalletGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command)
+    public Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command)
     {
-        if (wallet.State.AppliedOperations.Contains(command.OperationId))
-        {
-            return new WalletOperationResult(WalletOperationOutcome.AlreadyApplied);
-        }
-
         if (command.Amount.Minor <= 0)
         {
             throw new ArgumentException("A pending credit must be positive.", nameof(command));
         }
 
-        var balance = BalanceOf(command.Amount.Currency.Code);
+        return ChangePendingAsync(command.OperationId, command.Amount.Currency.Code, command.Amount.Minor, command.MerchantId);
+    }
+
+    public Task<WalletOperationResult> DebitPendingAsync(DebitPendingFunds command)
+    {
+        if (command.Amount.Minor <= 0)
+        {
+            throw new ArgumentException("A pending debit must be positive.", nameof(command));
+        }
+
+        return ChangePendingAsync(command.OperationId, command.Amount.Currency.Code, -command.Amount.Minor, merchantId: null);
+    }
+
+    private async Task<WalletOperationResult> ChangePendingAsync(string operationId, string currency, long deltaMinor, string? merchantId)
+    {
+        if (wallet.State.AppliedOperations.Contains(operationId))
+        {
+            return new WalletOperationResult(WalletOperationOutcome.AlreadyApplied);
+        }
+
+        var balance = BalanceOf(currency);
         var merchantBefore = wallet.State.MerchantId;
-        balance.Pending = checked(balance.Pending + command.Amount.Minor);
-        wallet.State.MerchantId ??= command.MerchantId;
-        wallet.State.AppliedOperations.Add(command.OperationId);
-        AssertConsistent();
+        balance.Pending = checked(balance.Pending + deltaMinor);
+        wallet.State.MerchantId ??= merchantId;
+        wallet.State.AppliedOperations.Add(operationId);
         try
         {
+            AssertConsistent();
             await wallet.WriteStateAsync();
         }
         catch
         {
             // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
-            balance.Pending -= command.Amount.Minor;
+            balance.Pending -= deltaMinor;
             wallet.State.MerchantId = merchantBefore;
-            wallet.State.AppliedOperations.Remove(command.OperationId);
+            wallet.State.AppliedOperations.Remove(operationId);
             DeactivateOnIdle();
             throw;
         }

@@ -15,6 +15,8 @@ namespace Payments.Server.Hosting;
 /// </summary>
 public sealed class PaymentsServer : IAsyncDisposable
 {
+    private const string DefaultUrl = "http://127.0.0.1:5080";
+
     private readonly WebApplication _app;
     private readonly WebApplication? _pspSimulator;
     private readonly PaymentsDatabase _database;
@@ -38,7 +40,7 @@ public sealed class PaymentsServer : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(args);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
-            builder.WebHost.UseUrls("http://127.0.0.1:5080");
+            builder.WebHost.UseUrls(DefaultUrl);
         }
 
         configure?.Invoke(builder);
@@ -61,7 +63,11 @@ public sealed class PaymentsServer : IAsyncDisposable
             if (options.Role is ServerRole.All && options.RunPspSimulator)
             {
                 // The simulated PSP keeps its charges in the data directory: like a real PSP, it outlives our crashes.
-                pspSimulator = PspSimulatorApplication.Build([], builder.Configuration["Psp:BaseUrl"] ?? PspSimulatorApplication.DefaultUrl, Path.Combine(dataDirectory, "psp-simulator"));
+                pspSimulator = PspSimulatorApplication.Build(
+                    [],
+                    builder.Configuration["Psp:BaseUrl"] ?? PspSimulatorApplication.DefaultUrl,
+                    Path.Combine(dataDirectory, "psp-simulator"),
+                    new SimulatorWebhookOptions(WebhookEndpoint(builder), builder.Configuration["Psp:WebhookSecrets:0"] ?? SimulatorWebhookOptions.DefaultSecret));
                 await pspSimulator.StartAsync(cancellationToken);
             }
 
@@ -103,6 +109,13 @@ public sealed class PaymentsServer : IAsyncDisposable
             await database.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>Our own webhook endpoint, on the first address the gateway API listens on.</summary>
+    private static string WebhookEndpoint(WebApplicationBuilder builder)
+    {
+        var urls = builder.Configuration["urls"] ?? builder.Configuration["ASPNETCORE_URLS"] ?? DefaultUrl;
+        return urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/') + "/v1/psp/webhooks";
     }
 
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();

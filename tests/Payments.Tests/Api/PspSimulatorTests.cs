@@ -208,6 +208,7 @@ public sealed class PspSimulatorTests : IDisposable
         Assert.Equal(0.25, current["error_rate"]!.GetValue<double>());
         Assert.Equal(0, current["timeout_after_charge_rate"]!.GetValue<double>());
         Assert.Equal(0, current["webhook_duplicate_rate"]!.GetValue<double>());
+        Assert.Equal(0, current["webhook_drop_rate"]!.GetValue<double>());
         Assert.True(current["webhook_reorder"]!.GetValue<bool>());
         Assert.Equal(7, current["seed"]!.GetValue<int>());
     }
@@ -216,6 +217,7 @@ public sealed class PspSimulatorTests : IDisposable
     [InlineData("""{ "error_rate": 2 }""", "error_rate")]
     [InlineData("""{ "timeout_after_charge_rate": -0.1 }""", "timeout_after_charge_rate")]
     [InlineData("""{ "webhook_duplicate_rate": "0.5" }""", "webhook_duplicate_rate")]
+    [InlineData("""{ "webhook_drop_rate": 1.5 }""", "webhook_drop_rate")]
     [InlineData("""{ "latency_ms": -1 }""", "latency_ms")]
     [InlineData("""{ "latency_ms": 1.5 }""", "latency_ms")]
     [InlineData("""{ "webhook_reorder": 1 }""", "webhook_reorder")]

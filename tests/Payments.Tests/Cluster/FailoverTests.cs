@@ -20,7 +20,7 @@ public sealed class FailoverTests(FailoverClusterFixture fixture)
         (await psp.PostAsJsonAsync("/_sim/faults", new { error_rate = 1.0, seed = 3 })).EnsureSuccessStatusCode();
         foreach (var orderId in orderIds)
         {
-            await grains.GetGrain<ICheckoutGrain>(Ids.New("chk")).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", "pm_card_visa",
+            await grains.GetGrain<ICheckoutGrain>(Ids.New("chk")).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_visa"),
                 [new CheckoutOrderLine(orderId, Ids.New("seller"), new Money(700, Currency.Get("EUR")))], TimeSpan.FromMilliseconds(200)));
         }
 

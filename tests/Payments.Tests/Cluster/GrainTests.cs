@@ -32,7 +32,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var (checkoutId, orderId, seller) = (Ids.New("chk"), Ids.New("po"), Ids.New("seller"));
         var amount = new Money(2_500, Usd);
 
-        var created = await Grains.GetGrain<ICheckoutGrain>(checkoutId).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", "pm_card_visa",
+        var created = await Grains.GetGrain<ICheckoutGrain>(checkoutId).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_visa"),
             [new CheckoutOrderLine(orderId, seller, amount)], TimeSpan.FromSeconds(20)));
         var again = await Grains.GetGrain<IPaymentOrderGrain>(orderId).ExecuteAsync();
 
@@ -52,7 +52,7 @@ public sealed class GrainTests(ClusterFixture fixture)
     public async Task A_payment_order_survives_deactivation_with_its_state_from_postgresql()
     {
         var (checkoutId, orderId) = (Ids.New("chk"), Ids.New("po"));
-        await Grains.GetGrain<ICheckoutGrain>(checkoutId).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", "pm_card_chargeDeclined",
+        await Grains.GetGrain<ICheckoutGrain>(checkoutId).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_chargeDeclined"),
             [new CheckoutOrderLine(orderId, Ids.New("seller"), new Money(100, Usd))], TimeSpan.FromSeconds(20)));
 
         await Grains.GetGrain<IManagementGrain>(0).ForceActivationCollection(TimeSpan.Zero);

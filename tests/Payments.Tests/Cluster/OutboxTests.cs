@@ -72,7 +72,7 @@ public sealed class OutboxTests(ClusterFixture fixture)
 
     private async Task<PaymentOrderView> CreateAsync(string orderId, string seller)
     {
-        var result = await fixture.Cluster.Client.GetGrain<ICheckoutGrain>(Ids.New("chk")).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", "pm_card_visa",
+        var result = await fixture.Cluster.Client.GetGrain<ICheckoutGrain>(Ids.New("chk")).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_visa"),
             [new CheckoutOrderLine(orderId, seller, new Money(1_999, Currency.Get("USD")))], TimeSpan.FromSeconds(10)));
         return Assert.Single(result.Checkout!.Orders);
     }

@@ -11,6 +11,8 @@ public sealed class TestServer : IAsyncDisposable
     public const string MerchantKey = "sk_test_merchant_a";
     public const string OtherMerchantKey = "sk_test_merchant_b";
     public const string OperatorKey = "sk_test_operator";
+    public const string WebhookSecret = "whsec_test_payments";
+    public const string RotatedWebhookSecret = "whsec_test_rotated";
 
     private TestServer(PaymentsServer server, string dataDirectory, Uri apiAddress, Uri pspAddress)
     {
@@ -53,6 +55,12 @@ public sealed class TestServer : IAsyncDisposable
             ["PaymentOrders:Retry:AttemptsMax"] = "12",
             ["Psp:RequestTimeout"] = "00:00:02",
             ["Operations:StuckAfter"] = "00:00:00",
+            // The PSP's own signing secret first (the simulator signs with it), then one being rotated in.
+            ["Psp:WebhookSecrets:0"] = WebhookSecret,
+            ["Psp:WebhookSecrets:1"] = RotatedWebhookSecret,
+            // A payment whose webhook never comes is looked up at the PSP after this long (the simulator
+            // finishes pm_sim_processing after 2 s: its webhook comes first).
+            ["PaymentOrders:PspPollAfter"] = "00:00:05",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
         };

@@ -1,0 +1,132 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+using Payments.Api.Authentication;
+using Payments.Api.Idempotency;
+using Payments.Api.Payments;
+using Payments.Api.Problems;
+using Payments.Core.Ids;
+using Payments.Core.Money;
+using Payments.Core.PaymentOrders;
+
+namespace Payments.Api.Refunds;
+
+public static class RefundsApi
+{
+    private const int ReasonLengthMax = 100;
+
+    public static IEndpointRouteBuilder MapRefundsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/v1").WithTags("Refunds").RequireApiKey()
+            .MapPost("/payments/{paymentOrderId}/refunds", CreateAsync)
+            .WithName("CreateRefund")
+            .WithSummary("Refunds part (amount) or all (no amount) of what remains of a successful payment order.")
+            .Accepts<object>("application/json")
+            .Produces<RefundResponse>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status409Conflict)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity);
+        return app;
+    }
+
+    internal static async Task<IResult> CreateAsync(string paymentOrderId, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> options)
+    {
+        var caller = Caller.From(context);
+        if (IdempotentPost.CheckKey(context, out var key) is { } keyProblem)
+        {
+            return keyProblem;
+        }
+
+        var (body, tooLarge) = await RequestBody.ReadAsync(context.Request, options.Value.RequestBodyBytesMax, context.RequestAborted);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+
+        string? amountText = null;
+        string? reason = null;
+        if (body!.Length > 0)
+        {
+            var (document, invalidJson) = RequestBody.ParseJson(body);
+            if (invalidJson is not null)
+            {
+                return invalidJson;
+            }
+
+            using (document)
+            {
+                var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
+                var root = document!.RootElement;
+                if (root.ValueKind != JsonValueKind.Object)
+                {
+                    errors["$"] = ["the body must be a JSON object"];
+                }
+                else
+                {
+                    amountText = OptionalString(root, "amount", "must be a decimal string such as \"40.00\"", errors);
+                    reason = OptionalString(root, "reason", $"must be a string of 1-{ReasonLengthMax} characters", errors);
+                    if (reason is { Length: 0 or > ReasonLengthMax })
+                    {
+                        errors["reason"] = [$"must be a string of 1-{ReasonLengthMax} characters"];
+                    }
+                }
+
+                if (errors.Count > 0)
+                {
+                    return ApiProblem.Validation(errors);
+                }
+            }
+        }
+
+        return await IdempotentPost.ExecuteAsync(context, grains, caller, key, body, options.Value.IdempotencyLockTimeout, async () =>
+        {
+            var order = ClientId.IsValid(paymentOrderId) ? await grains.GetGrain<IPaymentOrderGrain>(paymentOrderId).GetAsync() : null;
+            if (order is null || !caller.CanSee(order.MerchantId))
+            {
+                return PostOutcome.Problem(ApiProblem.NotFound("payment order", paymentOrderId));
+            }
+
+            long? amountMinor = null;
+            if (amountText is not null)
+            {
+                if (!Money.TryParsePositive(amountText, order.Amount.Currency, out var amount, out var error))
+                {
+                    return PostOutcome.Problem(ApiProblem.Validation(new Dictionary<string, string[]> { ["amount"] = [error!] }));
+                }
+
+                amountMinor = amount.Minor;
+            }
+
+            var refundId = "re_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+            var result = await grains.GetGrain<IPaymentOrderGrain>(paymentOrderId).RefundAsync(new CreateRefund(refundId, amountMinor, reason));
+            return result.Outcome switch
+            {
+                CreateRefundOutcome.Created or CreateRefundOutcome.AlreadyExists =>
+                    new PostOutcome(StatusCodes.Status201Created, RefundResponse.From(result.Refund!)),
+                CreateRefundOutcome.ExceedsPayment => PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status422UnprocessableEntity, "refund_exceeds_payment",
+                    "Refund exceeds payment", $"At most {Money.FormatMinor(result.RemainingMinor, order.Amount.Currency.MinorDigits)} {order.Amount.Currency.Code} remains to be refunded.")),
+                CreateRefundOutcome.NotRefundable => PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "payment_not_refundable",
+                    "Payment not refundable", $"Payment order '{paymentOrderId}' is {order.Status.ToWireName()}: only a SUCCESS order can be refunded.")),
+                _ => throw new InvalidOperationException($"Unexpected refund outcome {result.Outcome}."),
+            };
+        });
+    }
+
+    private static string? OptionalString(JsonElement parent, string name, string message, Dictionary<string, string[]> errors)
+    {
+        if (!parent.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            errors[name] = [message];
+            return null;
+        }
+
+        return element.GetString();
+    }
+}

@@ -1,0 +1,76 @@
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Payments.Api.Problems;
+using Payments.Core.Ids;
+using Payments.Core.PaymentOrders;
+using Payments.Psp;
+
+namespace Payments.Api.Webhooks;
+
+public sealed record WebhookReceipt(bool Received, string Outcome);
+
+/// <summary>
+/// POST /v1/psp/webhooks: signed by the PSP (no API key, no Idempotency-Key). Verified with the Stripe SDK against
+/// each configured secret, deduplicated durably by event id, and applied to the payment order, which ignores
+/// anything that would move it backwards.
+/// </summary>
+public static class WebhooksApi
+{
+    public static IEndpointRouteBuilder MapWebhooksApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/psp/webhooks", ReceiveAsync)
+            .WithTags("Webhooks")
+            .WithName("ReceivePspWebhook")
+            .WithSummary("PSP events (Stripe-signed): payment intents, checkout sessions, refunds.")
+            .Accepts<object>("application/json")
+            .Produces<WebhookReceipt>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+        return app;
+    }
+
+    internal static async Task<Results<Ok<WebhookReceipt>, ProblemHttpResult>> ReceiveAsync(
+        HttpContext context,
+        StripeWebhookVerifier verifier,
+        WebhookEventStore events,
+        IGrainFactory grains,
+        IOptions<ApiOptions> options,
+        ILoggerFactory loggers)
+    {
+        var (body, tooLarge) = await RequestBody.ReadAsync(context.Request, options.Value.RequestBodyBytesMax, context.RequestAborted);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+
+        var payload = Encoding.UTF8.GetString(body!);
+        var verification = verifier.Verify(payload, context.Request.Headers["Stripe-Signature"].ToString());
+        if (verification.Event is not { } webhook)
+        {
+            return ApiProblem.Create(StatusCodes.Status400BadRequest, "invalid_signature", "Invalid webhook signature", verification.Failure);
+        }
+
+        if (!await events.BeginAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, context.RequestAborted))
+        {
+            return TypedResults.Ok(new WebhookReceipt(true, "duplicate"));
+        }
+
+        var order = ClientId.IsValid(webhook.PaymentOrderId) ? grains.GetGrain<IPaymentOrderGrain>(webhook.PaymentOrderId!) : null;
+        if (order is null || await order.GetAsync() is null)
+        {
+            // Not ours (or not yet): answered 200 so the PSP stops, and kept for investigation.
+            loggers.CreateLogger(typeof(WebhooksApi)).LogWarning("PSP event {EventId} ({Type}) names unknown payment order {PaymentOrderId}; recorded for investigation",
+                webhook.Id, webhook.Type, webhook.PaymentOrderId);
+            await events.CompleteAsync(webhook.Id, "unknown_payment", context.RequestAborted);
+            return TypedResults.Ok(new WebhookReceipt(true, "unknown_payment"));
+        }
+
+        var outcome = await order.ApplyPspNoticeAsync(PspNotices.From(webhook)) == PspNoticeOutcome.Applied ? "applied" : "ignored";
+        await events.CompleteAsync(webhook.Id, outcome, context.RequestAborted);
+        return TypedResults.Ok(new WebhookReceipt(true, outcome));
+    }
+}

@@ -1,0 +1,40 @@
+using Payments.Core.PaymentOrders;
+
+namespace Payments.Grains.PaymentOrders;
+
+/// <summary>One refund of a payment order: reserved (PENDING) before the PSP hears of it, with its own outbox flags.</summary>
+[GenerateSerializer, Alias("Payments.Grains.RefundState")]
+internal sealed class RefundState
+{
+    [Id(0)]
+    public string RefundId { get; set; } = string.Empty;
+
+    [Id(1)]
+    public long AmountMinor { get; set; }
+
+    [Id(2)]
+    public RefundStatus Status { get; set; }
+
+    [Id(3)]
+    public string? Reason { get; set; }
+
+    [Id(4)]
+    public string? PspRefundId { get; set; }
+
+    [Id(5)]
+    public int Attempts { get; set; }
+
+    [Id(6)]
+    public bool WalletUpdated { get; set; }
+
+    [Id(7)]
+    public bool LedgerUpdated { get; set; }
+
+    [Id(8)]
+    public DateTimeOffset CreatedAt { get; set; }
+
+    [Id(9)]
+    public string? FailureCode { get; set; }
+
+    public bool OwesEffects => Status == RefundStatus.Succeeded && !(WalletUpdated && LedgerUpdated);
+}

@@ -1,0 +1,69 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Payments.PspSimulator;
+
+/// <summary>
+/// Finishes <c>processing</c> intents (<c>pm_sim_processing</c>) when their time comes: they succeed
+/// and <c>payment_intent.succeeded</c> is sent, the only way the caller learns of it. The start time is
+/// kept with the intent, so that after a restart those overdue finish at once and the rest on time.
+/// </summary>
+internal sealed partial class ProcessingCompletion(
+    SimulatorStore store,
+    SimulatorWebhooks webhooks,
+    SimulatorSettings settings,
+    ILogger<ProcessingCompletion> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await CompleteDueAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception)
+            {
+                // A state write failed (say, the disk is full): keep the simulator up, try again in a while.
+                LogLoopFailed(logger, exception);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Completes every intent that is due, then waits for the next one or for a change.</summary>
+    private async Task CompleteDueAsync(CancellationToken stoppingToken)
+    {
+        var changed = store.NextChange;
+        var now = DateTimeOffset.UtcNow;
+        DateTimeOffset? next = null;
+        foreach (var intent in store.ListProcessingIntents())
+        {
+            if (intent.ProcessingSince + settings.ProcessingDelay is { } due && due > now)
+            {
+                next = next is { } earliest && earliest < due ? earliest : due;
+                continue;
+            }
+
+            store.Update(changes =>
+            {
+                // Read again inside the transaction: the intent may have moved on since the list was taken.
+                if (changes.FindIntent(intent.Id) is { Status: "processing" } current)
+                {
+                    StripeApi.SaveAndAnnounce(changes, webhooks, StripeApi.Succeeded(current), "payment_intent.succeeded", apiBase: null);
+                }
+
+                return true;
+            });
+        }
+
+        await ChangeWaits.WaitAsync(changed, next - now, stoppingToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Completing processing payment intents failed; trying again in a second")]
+    private static partial void LogLoopFailed(ILogger logger, Exception exception);
+}

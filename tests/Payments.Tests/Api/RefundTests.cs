@@ -1,0 +1,123 @@
+using System.Net;
+using Payments.Tests.Infrastructure;
+
+namespace Payments.Tests.Api;
+
+[Collection(ServerCollection.Name)]
+public sealed class RefundTests(ServerFixture fixture)
+{
+    private readonly HttpClient _merchant = fixture.Server.CreateClient();
+    private readonly HttpClient _operator = fixture.Server.CreateClient(TestServer.OperatorKey);
+
+    [Fact]
+    public async Task Partial_refunds_add_up_and_the_ledger_and_wallet_follow_each()
+    {
+        var (orderId, seller) = await PaidOrderAsync("100.00");
+
+        using var first = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "40.00", reason = "requested_by_customer" }, Ids.New("key"));
+        var refund = await first.JsonAsync();
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(("40.00", "USD", "SUCCEEDED", orderId), (refund.Str("amount"), refund.Str("currency"), refund.Str("status"), refund.Str("payment_order_id")));
+        await AssertBooksAsync(orderId, seller, refunded: "40.00", pending: "60.00", refundTransactions: 1);
+
+        using var second = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "35.50" }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        await AssertBooksAsync(orderId, seller, refunded: "75.50", pending: "24.50", refundTransactions: 2);
+
+        using var tooMuch = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "24.51" }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, tooMuch.StatusCode);
+        Assert.Equal("refund_exceeds_payment", (await tooMuch.JsonAsync()).Str("code"));
+
+        using var rest = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.Created, rest.StatusCode);
+        Assert.Equal("24.50", (await rest.JsonAsync()).Str("amount"));
+        await AssertBooksAsync(orderId, seller, refunded: "100.00", pending: "0.00", refundTransactions: 3);
+
+        using var nothingLeft = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, nothingLeft.StatusCode);
+        Assert.True((await _operator.GetJsonAsync("/v1/ops/invariants")).GetProperty("ok").GetBoolean());
+    }
+
+    [Fact]
+    public async Task A_refund_is_idempotent_by_its_key()
+    {
+        var (orderId, seller) = await PaidOrderAsync("20.00");
+        var key = Ids.New("key");
+
+        using var first = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "5.00" }, key);
+        using var replay = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "5.00" }, key);
+
+        Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
+        Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await replay.Content.ReadAsStringAsync());
+        await AssertBooksAsync(orderId, seller, refunded: "5.00", pending: "15.00", refundTransactions: 1);
+    }
+
+    [Fact]
+    public async Task A_failed_order_is_not_refundable()
+    {
+        var orderId = Ids.New("po");
+        using var created = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_chargeDeclined", (orderId, Ids.New("seller"), "9.00", "USD")), Ids.New("key"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+
+        using var refund = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "1.00" }, Ids.New("key"));
+
+        Assert.Equal(HttpStatusCode.Conflict, refund.StatusCode);
+        Assert.Equal("payment_not_refundable", (await refund.JsonAsync()).Str("code"));
+    }
+
+    [Fact]
+    public async Task Ten_concurrent_refunds_never_add_up_to_more_than_the_payment()
+    {
+        var (orderId, seller) = await PaidOrderAsync("100.00");
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ =>
+            _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "15.00" }, Ids.New("key"))));
+
+        Assert.Equal(6, responses.Count(response => response.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(4, responses.Count(response => response.StatusCode == HttpStatusCode.UnprocessableEntity));
+        await AssertBooksAsync(orderId, seller, refunded: "90.00", pending: "10.00", refundTransactions: 6);
+        Assert.True((await _operator.GetJsonAsync("/v1/ops/invariants")).GetProperty("ok").GetBoolean());
+        foreach (var response in responses)
+        {
+            response.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task A_bad_refund_request_is_400_and_an_unknown_order_404()
+    {
+        var (orderId, _) = await PaidOrderAsync("10.00");
+
+        using var tooPrecise = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "1.001" }, Ids.New("key"));
+        using var notString = await _merchant.PostRawAsync($"/v1/payments/{orderId}/refunds", "{\"amount\": 1}", Ids.New("key"));
+        using var unknown = await _merchant.PostJsonAsync($"/v1/payments/{Ids.New("po")}/refunds", new { }, Ids.New("key"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, tooPrecise.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, notString.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("0.00", (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).Str("refunded_amount"));
+    }
+
+    private async Task<(string OrderId, string Seller)> PaidOrderAsync(string amount)
+    {
+        var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
+        using var created = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, amount, "USD")), Ids.New("key"));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        return (orderId, seller);
+    }
+
+    private async Task AssertBooksAsync(string orderId, string seller, string refunded, string pending, int refundTransactions)
+    {
+        var order = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+            order => order.Str("refunded_amount") == refunded, TimeSpan.FromSeconds(10), $"{orderId} refunded {refunded}");
+        Assert.Equal("SUCCESS", order.Str("status"));
+        await Eventually.MatchesAsync(async () => (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances")[0].Str("pending"),
+            actual => actual == pending, TimeSpan.FromSeconds(10), $"{seller} pending {pending}");
+        var transactions = await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}");
+        Assert.Equal(refundTransactions, transactions.GetProperty("transactions").EnumerateArray().Count(transaction => transaction.Str("kind") == "refund"));
+        var balance = await _operator.GetJsonAsync($"/v1/ledger/accounts/seller_payable:{seller}:pending/balance");
+        // A liability: its net (debits - credits) is minus what the seller is owed.
+        Assert.Equal(pending == "0.00" ? "0.00" : "-" + pending, balance.GetProperty("balances")[0].Str("net"));
+    }
+}
