@@ -31,6 +31,13 @@ public interface IPspClient
     /// </summary>
     Task<PspChargeOutcome> GetHostedPageAsync(string paymentOrderId, string sessionId, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Closes (expires) a hosted page whose payment failed, so the buyer cannot pay on it any more:
+    /// <see cref="PspOutcomeKind.Declined"/> (code <c>expired</c>) once closed; if it could not be closed because it
+    /// was paid meanwhile, <see cref="PspOutcomeKind.Succeeded"/>; <see cref="PspOutcomeKind.Unknown"/> to try again.
+    /// </summary>
+    Task<PspChargeOutcome> CloseHostedPageAsync(string paymentOrderId, string sessionId, CancellationToken cancellationToken);
+
     /// <summary>Refunds part or all of a charge, idempotent by the refund id. Never throws for PSP or network failures.</summary>
     Task<PspRefundOutcome> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken);
 }

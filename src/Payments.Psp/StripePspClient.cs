@@ -171,6 +171,28 @@ public sealed class StripePspClient : IPspClient
             cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<PspChargeOutcome> CloseHostedPageAsync(string paymentOrderId, string sessionId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sessionId);
+
+        var outcome = await CallChargeAsync(
+            "close hosted page",
+            paymentOrderId,
+            async token =>
+            {
+                var session = await _sessions.ExpireAsync(sessionId, options: null,
+                    requestOptions: new RequestOptions { IdempotencyKey = $"hosted_page_close:{paymentOrderId}" }, cancellationToken: token).ConfigureAwait(false);
+                return PspChargeOutcome.Declined("expired", $"Checkout session {session.Id} is closed.", session.Id);
+            },
+            FromLookupStripeException,
+            cancellationToken).ConfigureAwait(false);
+
+        // Refused (the page is no longer open, most likely paid in the meantime): say what the page holds now.
+        return outcome.Kind == PspOutcomeKind.Unknown && outcome.FailureCode is not ("timeout" or "connection_error")
+            ? await GetHostedPageAsync(paymentOrderId, sessionId, cancellationToken).ConfigureAwait(false)
+            : outcome;
+    }
+
     public async Task<PspRefundOutcome> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);

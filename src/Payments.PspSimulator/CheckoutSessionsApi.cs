@@ -18,6 +18,44 @@ internal static class CheckoutSessionsApi
     {
         app.MapPost("/v1/checkout/sessions", CreateAsync);
         app.MapGet("/v1/checkout/sessions/{id}", GetAsync);
+        app.MapPost("/v1/checkout/sessions/{id}/expire", ExpireAsync);
+    }
+
+    /// <summary>The shop closes an open page (say, after the payment on it failed), so that nobody pays on it any more.</summary>
+    private static async Task ExpireAsync(HttpContext http, SimulatorStore store, SimulatorWebhooks webhooks, string id)
+    {
+        var form = await StripeApi.ReadFormAsync(http.Request).ConfigureAwait(false);
+        var key = StripeApi.IdempotencyKey(http.Request);
+        var (response, replayed) = await store.ExecuteIdempotentAsync(
+            key,
+            StripeApi.Fingerprint(http.Request, form),
+            transaction => Expire(transaction, webhooks, id),
+            () => StripeApi.IdempotencyMismatch(key!),
+            http.RequestAborted).ConfigureAwait(false);
+        await StripeApi.WriteAsync(http, response, replayed).ConfigureAwait(false);
+    }
+
+    private static SimulatorResponse Expire(SimulatorTransaction changes, SimulatorWebhooks webhooks, string id)
+    {
+        if (changes.FindSession(id) is not { } session)
+        {
+            return new SimulatorResponse(404, StripeJson.ErrorBody("invalid_request_error", "resource_missing", $"No such checkout.session: '{id}'", "session"));
+        }
+
+        if (session.Status == "complete")
+        {
+            return new SimulatorResponse(400, StripeJson.ErrorBody("invalid_request_error", "checkout_session_complete",
+                "Only Checkout Sessions with a status of `open` can be expired.", "session"));
+        }
+
+        if (session.Status == "open")
+        {
+            session = session with { Status = "expired" };
+            changes.SaveSession(session);
+            webhooks.Raise(changes, "checkout.session.expired", StripeJson.CheckoutSession(session));
+        }
+
+        return new SimulatorResponse(200, StripeJson.Serialize(StripeJson.CheckoutSession(session)));
     }
 
     private static async Task CreateAsync(HttpContext http, SimulatorStore store, SimulatorFaults faults)

@@ -145,6 +145,11 @@ internal sealed class PaymentOrderGrain(
             await CheckPspIfDueAsync();
         }
 
+        if (State.Status == PaymentOrderStatus.Failed && State.HostedSessionId is not null && !State.HostedPageClosed)
+        {
+            await CloseHostedPageAsync();
+        }
+
         if (State.Status == PaymentOrderStatus.Success)
         {
             await ExecutePendingRefundsAsync();
@@ -162,7 +167,7 @@ internal sealed class PaymentOrderGrain(
     private bool IsRetryDue() => State.NextRetryAt is not { } due || due <= time.GetUtcNow();
 
     private bool IsDone() =>
-        State.Status == PaymentOrderStatus.Failed
+        (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
         || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
             && State.Refunds.All(refund => refund.Status == RefundStatus.Failed || (refund.Status == RefundStatus.Succeeded && !refund.OwesEffects)));
 
@@ -341,6 +346,33 @@ internal sealed class PaymentOrderGrain(
 
         State.UpdatedAt = State.PspCheckedAt.Value;
         AssertConsistent();
+        await PersistAsync();
+    }
+
+    /// <summary>
+    /// The payment on a hosted page failed and the order is FAILED: the page must not take a second card later,
+    /// so it is closed at the PSP. If the buyer paid on it in the meantime, that is money for a failed order.
+    /// </summary>
+    private async Task CloseHostedPageAsync()
+    {
+        var outcome = await psp.CloseHostedPageAsync(PaymentOrderId, State.HostedSessionId!, CancellationToken.None);
+        switch (outcome.Kind)
+        {
+            case PspOutcomeKind.Unknown:
+                var retry = options.Value.Retry;
+                ArmRetryTimer(retry.DelayBase);
+                return;
+            case PspOutcomeKind.Succeeded:
+                logger.LogError("Payment order {PaymentOrderId} is FAILED but its hosted page was paid ({PspReference}); needs a refund or investigation",
+                    PaymentOrderId, outcome.PspReference);
+                break;
+            case PspOutcomeKind.RequiresAction:
+                ArmRetryTimer(options.Value.Retry.DelayBase);
+                return;
+        }
+
+        State.HostedPageClosed = true;
+        State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
     }
 

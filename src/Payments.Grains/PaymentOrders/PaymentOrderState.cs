@@ -104,4 +104,8 @@ internal sealed class PaymentOrderState
 
     [Id(28)]
     public List<RefundState> Refunds { get; set; } = [];
+
+    /// <summary>A failed hosted-page payment's page has been closed at the PSP, so nobody can pay on it later.</summary>
+    [Id(29)]
+    public bool HostedPageClosed { get; set; }
 }

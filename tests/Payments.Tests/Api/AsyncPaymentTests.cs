@@ -60,6 +60,12 @@ public sealed class AsyncPaymentTests(ServerFixture fixture)
         else
         {
             Assert.Equal(failureCode, order.GetProperty("failure").Str("code"));
+
+            // The order is FAILED, so its page is closed at the PSP: a second card on it charges nobody.
+            await Eventually.MatchesAsync(() => browser.GetStringAsync(pageUrl), html => html.Contains("expired", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(10), "the hosted page to be closed");
+            using var secondTry = await browser.PostAsync(pageUrl, new FormUrlEncodedContent([new("card_number", "4242 4242 4242 4242")]));
+            Assert.Equal("FAILED", (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).Str("status"));
             Assert.DoesNotContain(await _psp.PaymentIntentsForAsync(orderId), intent => intent.Str("status") == "succeeded");
             await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet", HttpStatusCode.NotFound);
         }
@@ -126,6 +132,48 @@ public sealed class AsyncPaymentTests(ServerFixture fixture)
 
         Assert.Equal(0, await AppliedWebhookCountAsync(orderId));
         Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
+    }
+
+    [Fact]
+    public async Task Duplicated_and_reordered_deliveries_from_the_psp_change_nothing()
+    {
+        var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
+        await SetFaultsAsync(new { webhook_duplicate_rate = 1.0, webhook_reorder = true, seed = 9 });
+        try
+        {
+            using var created = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_authenticationRequired", (orderId, seller, "12.00", "USD")), Ids.New("key"));
+            var challenge = new Uri((await created.JsonAsync()).GetProperty("next_action").Str("url"));
+            using var browser = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+            using var approved = await browser.PostAsync(challenge, new FormUrlEncodedContent([new("action", "approve")]));
+            await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+                order => order.GetProperty("ledger_updated").GetBoolean(), TimeSpan.FromSeconds(20), $"{orderId} to settle");
+            using var first = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "4.00" }, Ids.New("key"));
+            using var second = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "3.00" }, Ids.New("key"));
+            Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+
+            // Every event about this order was delivered twice before we look at the books.
+            await Eventually.MatchesAsync(() => EventsForAsync(orderId), events => events.Length >= 3 && events.All(e => e.GetProperty("deliveries").GetInt32() >= 2 && e.GetProperty("delivered").GetBoolean()),
+                TimeSpan.FromSeconds(20), $"every event of {orderId} delivered twice");
+        }
+        finally
+        {
+            await SetFaultsAsync(new { });
+        }
+
+        var order = await _merchant.GetJsonAsync($"/v1/payments/{orderId}");
+        Assert.Equal("SUCCESS", order.Str("status"));
+        Assert.Equal("7.00", order.Str("refunded_amount"));
+        Assert.Equal(["NOT_STARTED", "EXECUTING", "REQUIRES_ACTION", "SUCCESS"], order.GetProperty("history").EnumerateArray().Select(entry => entry.Str("status")));
+        Assert.Equal("5.00", (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances")[0].Str("pending"));
+        var transactions = await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}");
+        Assert.Equal(["payin", "refund", "refund"], transactions.GetProperty("transactions").EnumerateArray().Select(transaction => transaction.Str("kind")));
+        Assert.True((await _operator.GetJsonAsync("/v1/ops/invariants")).GetProperty("ok").GetBoolean());
+    }
+
+    private async Task<JsonElement[]> EventsForAsync(string orderId)
+    {
+        var events = await _psp.GetFromJsonAsync<JsonElement>("/_sim/events");
+        return events.EnumerateArray().Where(e => e.Str("body").Contains(orderId, StringComparison.Ordinal)).ToArray();
     }
 
     private async Task SetFaultsAsync(object faults)
