@@ -87,14 +87,7 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
     public async Task Effects_that_keep_failing_are_parked_too_and_a_replay_books_them_once()
     {
         var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
-        var trigger = Ids.New("reject_ledger");
-        await ExecuteSqlAsync($"""
-            CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'injected ledger failure'; END; $$;
-            CREATE TRIGGER {trigger} BEFORE INSERT ON ledger_transactions
-                FOR EACH ROW WHEN (NEW.payment_order_id = '{orderId}') EXECUTE FUNCTION {trigger}();
-            """);
-        try
+        await using (await InjectedFailures.RejectLedgerBookingsAsync(fixture.Server.Server.DatabaseConnectionString, orderId))
         {
             using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, "8.00", "USD")), Ids.New("key"));
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
@@ -105,10 +98,6 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
             Assert.Equal("SUCCESS", parked.Str("status"));
             Assert.True(parked.GetProperty("wallet_updated").GetBoolean());
             Assert.False(parked.GetProperty("ledger_updated").GetBoolean());
-        }
-        finally
-        {
-            await ExecuteSqlAsync($"DROP TRIGGER {trigger} ON ledger_transactions; DROP FUNCTION {trigger}();");
         }
 
         using var replay = await _operator.PostJsonAsync($"/v1/ops/dead-letters/{orderId}/replay", new { }, Ids.New("key"));
@@ -209,14 +198,6 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
 
         var invariants = await _operator.GetJsonAsync("/v1/ops/invariants");
         Assert.True(invariants.GetProperty("ok").GetBoolean(), invariants.ToString());
-    }
-
-    private async Task ExecuteSqlAsync(string sql)
-    {
-        await using var connection = new Npgsql.NpgsqlConnection(fixture.Server.Server.DatabaseConnectionString);
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 
     private async Task SetFaultsAsync(object faults)

@@ -17,22 +17,11 @@ public sealed class OutboxTests(ClusterFixture fixture)
     public async Task A_failing_ledger_is_retried_until_booked_while_the_wallet_is_credited_once()
     {
         var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
-        var trigger = Ids.New("reject_ledger");
-        await ExecuteAsync($"""
-            CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'injected ledger failure'; END; $$;
-            CREATE TRIGGER {trigger} BEFORE INSERT ON ledger_transactions
-                FOR EACH ROW WHEN (NEW.payment_order_id = '{orderId}') EXECUTE FUNCTION {trigger}();
-            """);
-        try
+        await using (await InjectedFailures.RejectLedgerBookingsAsync(fixture.Database.ConnectionString, orderId))
         {
             var view = await CreateAsync(orderId, seller);
             Assert.Equal(PaymentOrderStatus.Success, view.Status);
             await Eventually.MatchesAsync(() => OrderAsync(orderId), order => order.WalletUpdated && !order.LedgerUpdated, TimeSpan.FromSeconds(20), "the wallet to be credited while the ledger fails");
-        }
-        finally
-        {
-            await ExecuteAsync($"DROP TRIGGER {trigger} ON ledger_transactions; DROP FUNCTION {trigger}();");
         }
 
         var settled = await Eventually.MatchesAsync(() => OrderAsync(orderId), order => order.LedgerUpdated, TimeSpan.FromSeconds(30), "the ledger to be booked once the database accepts it");
@@ -45,23 +34,12 @@ public sealed class OutboxTests(ClusterFixture fixture)
     public async Task A_failing_wallet_is_retried_until_credited_while_the_ledger_is_booked_once()
     {
         var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
-        var trigger = Ids.New("reject_wallet");
         // The wallet's state write is refused; the order's own state (another key) is not.
-        await ExecuteAsync($"""
-            CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN RAISE EXCEPTION 'injected wallet failure'; END; $$;
-            CREATE TRIGGER {trigger} BEFORE INSERT OR UPDATE ON orleans_grain_state
-                FOR EACH ROW WHEN (NEW.grain_id_ext LIKE '%{seller}') EXECUTE FUNCTION {trigger}();
-            """);
-        try
+        await using (await InjectedFailures.RejectGrainStateWritesAsync(fixture.Database.ConnectionString, seller))
         {
             var view = await CreateAsync(orderId, seller);
             Assert.Equal(PaymentOrderStatus.Success, view.Status);
             await Eventually.MatchesAsync(() => OrderAsync(orderId), order => order.LedgerUpdated && !order.WalletUpdated, TimeSpan.FromSeconds(20), "the ledger to be booked while the wallet fails");
-        }
-        finally
-        {
-            await ExecuteAsync($"DROP TRIGGER {trigger} ON orleans_grain_state; DROP FUNCTION {trigger}();");
         }
 
         var settled = await Eventually.MatchesAsync(() => OrderAsync(orderId), order => order.WalletUpdated, TimeSpan.FromSeconds(30), "the wallet to be credited once the database accepts it");
@@ -87,12 +65,6 @@ public sealed class OutboxTests(ClusterFixture fixture)
 
     private async Task<PaymentOrderView> OrderAsync(string orderId) =>
         await fixture.Cluster.Client.GetGrain<IPaymentOrderGrain>(orderId).GetAsync() ?? throw new InvalidOperationException($"{orderId} missing");
-
-    private async Task ExecuteAsync(string sql)
-    {
-        await using var command = fixture.Database.CreateCommand(sql);
-        await command.ExecuteNonQueryAsync();
-    }
 
     private async Task<long> ScalarAsync(string sql)
     {
