@@ -191,14 +191,8 @@ internal sealed class PaymentOrderGrain(
         switch (outcome.Kind)
         {
             case PspOutcomeKind.Succeeded:
-                State.PspReference = outcome.PspReference;
-                State.LastError = null;
-                Transition(PaymentOrderStatus.Success);
-                break;
             case PspOutcomeKind.Declined:
-                State.PspReference = outcome.PspReference;
-                State.Failure = new PaymentFailure(outcome.FailureCode ?? "payment_failed", outcome.FailureMessage ?? "The payment was declined.", Retryable: false);
-                Transition(PaymentOrderStatus.Failed);
+                Finish(outcome);
                 break;
             case PspOutcomeKind.RequiresAction:
                 // A hosted page is known by its session until a payment intent pays it.
@@ -272,7 +266,7 @@ internal sealed class PaymentOrderGrain(
         return PspNoticeOutcome.Applied;
     }
 
-    /// <summary>Ends a payment the PSP finished later (webhook or our own check). False when the order is past that.</summary>
+    /// <summary>Ends a payment with the PSP's final answer (its response, a webhook, or our own check). False when the order is past that.</summary>
     private bool Finish(PspChargeOutcome outcome)
     {
         if (State.Status is not (PaymentOrderStatus.Executing or PaymentOrderStatus.RequiresAction))
@@ -293,6 +287,7 @@ internal sealed class PaymentOrderGrain(
         {
             State.PspReference = outcome.PspReference;
             State.Failure = null;
+            State.LastError = null;
             Transition(PaymentOrderStatus.Success);
         }
         else
