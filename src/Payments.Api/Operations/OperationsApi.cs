@@ -24,6 +24,8 @@ public sealed record StuckPaymentsResponse(string OlderThan, IReadOnlyList<Payme
 /// <summary>The operator routes under /v1/ops.</summary>
 public static class OperationsApi
 {
+    private static readonly TimeSpan OlderThanMax = TimeSpan.FromDays(3650);
+
     public static IEndpointRouteBuilder MapOperationsApi(this IEndpointRouteBuilder app)
     {
         var ops = app.MapGroup("/v1/ops").WithTags("Operations").RequireApiKey(operatorOnly: true);
@@ -91,14 +93,14 @@ public static class OperationsApi
         {
             olderThan = XmlConvert.ToTimeSpan(text);
         }
-        catch (FormatException)
+        catch (Exception exception) when (exception is FormatException or OverflowException)
         {
             return ApiProblem.Validation(new Dictionary<string, string[]> { ["older_than"] = ["must be an ISO 8601 duration such as PT15M"] });
         }
 
-        if (olderThan < TimeSpan.Zero)
+        if (olderThan < TimeSpan.Zero || olderThan > OlderThanMax)
         {
-            return ApiProblem.Validation(new Dictionary<string, string[]> { ["older_than"] = ["must not be negative"] });
+            return ApiProblem.Validation(new Dictionary<string, string[]> { ["older_than"] = ["must be between PT0S and P3650D"] });
         }
 
         var stuck = await unfinished.StuckAsync(olderThan, time.GetUtcNow(), cancellationToken);

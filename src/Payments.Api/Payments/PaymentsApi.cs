@@ -95,9 +95,12 @@ public static class PaymentsApi
             case CreateCheckoutOutcome.ExistsWithDifferentRequest:
                 return PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "checkout_exists", "Checkout exists",
                     $"Checkout '{request.CheckoutId}' was already created with a different request."));
+            case CreateCheckoutOutcome.SellerBelongsToOtherMerchant:
+                return PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "seller_account_conflict", "Seller belongs to another merchant",
+                    $"Seller account '{result.ConflictingId}' already receives another merchant's payments."));
             case CreateCheckoutOutcome.PaymentOrderExists:
                 return PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "payment_order_exists", "Payment order exists",
-                    $"Payment order '{result.ConflictingPaymentOrderId}' already belongs to another checkout."));
+                    $"Payment order '{result.ConflictingId}' already belongs to another checkout."));
             default:
                 throw new InvalidOperationException($"Unexpected checkout outcome {result.Outcome}.");
         }

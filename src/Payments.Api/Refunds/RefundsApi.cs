@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -99,7 +100,7 @@ public static class RefundsApi
                 amountMinor = amount.Minor;
             }
 
-            var refundId = "re_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));
+            var refundId = RefundId(caller.MerchantId ?? string.Empty, key);
             var result = await grains.GetGrain<IPaymentOrderGrain>(paymentOrderId).RefundAsync(new CreateRefund(refundId, amountMinor, reason));
             return result.Outcome switch
             {
@@ -113,6 +114,13 @@ public static class RefundsApi
             };
         });
     }
+
+    /// <summary>
+    /// The refund's id follows from the merchant's Idempotency-Key, so a retry of the same request (even one that
+    /// runs again after its first run died or its lock timed out) names the same refund and cannot refund twice.
+    /// </summary>
+    internal static string RefundId(string merchantId, string idempotencyKey) =>
+        "re_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{merchantId}\n{idempotencyKey}")))[..24];
 
     private static string? OptionalString(JsonElement parent, string name, string message, Dictionary<string, string[]> errors)
     {

@@ -23,6 +23,7 @@ public enum CreateCheckoutOutcome
     AlreadyExists = 1,
     ExistsWithDifferentRequest = 2,
     PaymentOrderExists = 3,
+    SellerBelongsToOtherMerchant = 4,
 }
 
 [GenerateSerializer, Alias("Payments.CheckoutStatus")]
@@ -50,11 +51,12 @@ public sealed record CheckoutView(
     public string? NextActionUrl => Orders.FirstOrDefault(order => order.Status == PaymentOrderStatus.RequiresAction && order.ActionUrl is not null)?.ActionUrl;
 }
 
+/// <param name="ConflictingId">The payment order (PaymentOrderExists) or seller account (SellerBelongsToOtherMerchant) in the way.</param>
 [GenerateSerializer, Immutable, Alias("Payments.CreateCheckoutResult")]
 public sealed record CreateCheckoutResult(
     [property: Id(0)] CreateCheckoutOutcome Outcome,
     [property: Id(1)] CheckoutView? Checkout,
-    [property: Id(2)] string? ConflictingPaymentOrderId);
+    [property: Id(2)] string? ConflictingId);
 
 [Alias("Payments.ICheckoutGrain")]
 public interface ICheckoutGrain : IGrainWithStringKey

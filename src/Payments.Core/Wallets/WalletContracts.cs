@@ -6,6 +6,21 @@ public sealed record CreditPendingFunds(
     [property: Id(1)] string MerchantId,
     [property: Id(2)] Money.Money Amount);
 
+/// <summary>Makes the seller one merchant's: a seller account belongs to the first merchant that pays it.</summary>
+[GenerateSerializer, Immutable, Alias("Payments.ClaimSeller")]
+public sealed record ClaimSeller([property: Id(0)] string MerchantId);
+
+[GenerateSerializer, Alias("Payments.ClaimSellerOutcome")]
+public enum ClaimSellerOutcome
+{
+    Claimed = 0,
+    AlreadyOwned = 1,
+    OwnedByOtherMerchant = 2,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.ClaimSellerResult")]
+public sealed record ClaimSellerResult([property: Id(0)] ClaimSellerOutcome Outcome);
+
 /// <summary>Takes refunded funds back out of pending.</summary>
 [GenerateSerializer, Immutable, Alias("Payments.DebitPendingFunds")]
 public sealed record DebitPendingFunds(
@@ -39,6 +54,10 @@ public sealed record WalletView(
 [Alias("Payments.ISellerWalletGrain")]
 public interface ISellerWalletGrain : IGrainWithStringKey
 {
+    /// <summary>Makes the seller the merchant's, unless another merchant's payments already go to it.</summary>
+    [Alias("ClaimAsync")]
+    Task<ClaimSellerResult> ClaimAsync(ClaimSeller command);
+
     /// <summary>Adds captured funds to pending; applying the same operation id twice is a no-op.</summary>
     [Alias("CreditPendingAsync")]
     Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command);

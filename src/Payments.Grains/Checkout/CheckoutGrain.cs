@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Payments.Core.Checkout;
 using Payments.Core.PaymentOrders;
+using Payments.Core.Wallets;
 
 namespace Payments.Grains.Checkout;
 
@@ -31,6 +32,14 @@ internal sealed class CheckoutGrain(
         }
         else
         {
+            // Sellers are a merchant's own: money for one merchant's checkout never lands in another's seller.
+            var claims = await Task.WhenAll(command.Orders.Select(line => line.SellerAccount).Distinct(StringComparer.Ordinal)
+                .Select(async seller => (Seller: seller, Result: await GrainFactory.GetGrain<ISellerWalletGrain>(seller).ClaimAsync(new ClaimSeller(command.MerchantId)))));
+            if (claims.FirstOrDefault(claim => claim.Result.Outcome == ClaimSellerOutcome.OwnedByOtherMerchant) is { Seller: { } foreign })
+            {
+                return new CreateCheckoutResult(CreateCheckoutOutcome.SellerBelongsToOtherMerchant, null, foreign);
+            }
+
             var now = time.GetUtcNow();
             checkout.State = new CheckoutState
             {
@@ -42,7 +51,17 @@ internal sealed class CheckoutGrain(
                 CreatedAt = now,
                 UpdatedAt = now,
             };
-            await checkout.WriteStateAsync();
+            try
+            {
+                await checkout.WriteStateAsync();
+            }
+            catch
+            {
+                // Not stored, so the checkout does not exist: memory must not say otherwise to the retry.
+                checkout.State = new CheckoutState();
+                DeactivateOnIdle();
+                throw;
+            }
         }
 
         // Creating an order that this checkout created before is a no-op, so a retried checkout converges.

@@ -259,9 +259,25 @@ internal sealed class PaymentOrderGrain(
             return PspNoticeOutcome.Ignored;
         }
 
+        // Parked because we could not learn the outcome, and now the PSP tells it: nothing left for an operator.
+        var resolvesDeadLetter = State.DeadLettered && State.Status.IsFinal() && notice.Kind is PspNoticeKind.PaymentSucceeded or PspNoticeKind.PaymentFailed;
+        if (resolvesDeadLetter)
+        {
+            State.DeadLettered = false;
+            State.DeadLetteredAt = null;
+            State.AttemptsAtBudgetStart = State.Attempts;
+            State.EffectFailures = 0;
+        }
+
         State.UpdatedAt = time.GetUtcNow();
         AssertConsistent();
         await PersistAsync();
+        if (resolvesDeadLetter)
+        {
+            await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+            await deadLetters.MarkReplayedAsync(PaymentOrderId, State.UpdatedAt);
+        }
+
         await DriveAsync();
         return PspNoticeOutcome.Applied;
     }
@@ -400,11 +416,12 @@ internal sealed class PaymentOrderGrain(
             Reason = command.Reason,
             CreatedAt = time.GetUtcNow(),
         };
+        // The reminder first: should we die right after the reservation is stored, it still finishes the refund.
+        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         State.Refunds.Add(refund);
         State.UpdatedAt = refund.CreatedAt;
         AssertConsistent();
         await PersistAsync();
-        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
         await ExecuteRefundAsync(refund);
         await ApplyEffectsAsync();
         return new CreateRefundResult(CreateRefundOutcome.Created, ToRefundView(refund), remaining - amount);

@@ -13,11 +13,39 @@ internal sealed class SellerWalletGrain(
         return Task.CompletedTask;
     }
 
+    public async Task<ClaimSellerResult> ClaimAsync(ClaimSeller command)
+    {
+        if (wallet.State.MerchantId is { } owner)
+        {
+            return new ClaimSellerResult(owner == command.MerchantId ? ClaimSellerOutcome.AlreadyOwned : ClaimSellerOutcome.OwnedByOtherMerchant);
+        }
+
+        wallet.State.MerchantId = command.MerchantId;
+        try
+        {
+            await wallet.WriteStateAsync();
+        }
+        catch
+        {
+            wallet.State.MerchantId = null;
+            DeactivateOnIdle();
+            throw;
+        }
+
+        return new ClaimSellerResult(ClaimSellerOutcome.Claimed);
+    }
+
     public Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command)
     {
         if (command.Amount.Minor <= 0)
         {
             throw new ArgumentException("A pending credit must be positive.", nameof(command));
+        }
+
+        if (wallet.State.MerchantId is { } owner && owner != command.MerchantId)
+        {
+            // The checkout claims its sellers first, so this is a bug, not an outcome: never book into another merchant's seller.
+            throw new InvalidOperationException($"Seller {this.GetPrimaryKeyString()} belongs to another merchant.");
         }
 
         return ChangePendingAsync(command.OperationId, command.Amount.Currency.Code, command.Amount.Minor, command.MerchantId);

@@ -98,7 +98,7 @@ public sealed class CheckoutFlowTests(ServerFixture fixture)
         Assert.False(order.GetProperty("ledger_updated").GetBoolean());
         var intent = Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
         Assert.NotEqual("succeeded", intent.Str("status"));
-        await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet", HttpStatusCode.NotFound);
+        Assert.Equal(0, (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances").GetArrayLength());
         var transactions = await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}");
         Assert.Equal(0, transactions.GetProperty("transactions").GetArrayLength());
     }
@@ -120,6 +120,25 @@ public sealed class CheckoutFlowTests(ServerFixture fixture)
         Assert.Equal("payment_order_exists", (await conflict.JsonAsync()).Str("code"));
         await _merchant.GetJsonAsync($"/v1/checkouts/{otherCheckout}", HttpStatusCode.NotFound);
         Assert.Single(await _psp.PaymentIntentsForAsync(first));
+    }
+
+    [Fact]
+    public async Task A_seller_receiving_one_merchants_payments_cannot_be_paid_by_another_merchant()
+    {
+        var (seller, orderId) = (Ids.New("seller"), Ids.New("po"));
+        using var own = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (Ids.New("po"), seller, "10.00", "USD")), Ids.New("key"));
+        Assert.Equal(HttpStatusCode.Created, own.StatusCode);
+        var other = fixture.Server.CreateClient(TestServer.OtherMerchantKey);
+        var checkoutId = Ids.New("chk");
+
+        using var foreign = await other.PostJsonAsync("/v1/payments", ApiCalls.Checkout(checkoutId, "pm_card_visa", (orderId, seller, "5.00", "USD")), Ids.New("key"));
+
+        Assert.Equal(HttpStatusCode.Conflict, foreign.StatusCode);
+        Assert.Equal("seller_account_conflict", (await foreign.JsonAsync()).Str("code"));
+        await other.GetJsonAsync($"/v1/checkouts/{checkoutId}", HttpStatusCode.NotFound);
+        Assert.Empty(await _psp.PaymentIntentsForAsync(orderId));
+        var wallet = await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet");
+        Assert.Equal("10.00", wallet.GetProperty("balances")[0].Str("pending"));
     }
 
     [Fact]

@@ -84,6 +84,33 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_late_webhook_with_the_outcome_settles_a_parked_order()
+    {
+        var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
+        await SetFaultsAsync(new { error_rate = 1.0, seed = 4 });
+        try
+        {
+            using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, "6.00", "USD")), Ids.New("key"));
+            await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+        }
+        finally
+        {
+            await SetFaultsAsync(new { });
+        }
+
+        var payload = StripeEvents.PaymentIntentEvent("payment_intent.succeeded", "pi_late_answer", orderId, "succeeded");
+        using var delivered = await fixture.Server.CreateClient(apiKey: null).DeliverAsync(payload, StripeEvents.Signature(payload, TestServer.WebhookSecret, DateTimeOffset.UtcNow));
+
+        Assert.Equal("applied", (await delivered.JsonAsync()).Str("outcome"));
+        var order = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+            order => order.GetProperty("ledger_updated").GetBoolean() && order.GetProperty("wallet_updated").GetBoolean(), TimeSpan.FromSeconds(20), $"{orderId} to settle");
+        Assert.Equal("SUCCESS", order.Str("status"));
+        Assert.Equal("pi_late_answer", order.Str("psp_reference"));
+        Assert.Null(await DeadLetterAsync(orderId));
+        Assert.Equal("6.00", (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances")[0].Str("pending"));
+    }
+
+    [Fact]
     public async Task Effects_that_keep_failing_are_parked_too_and_a_replay_books_them_once()
     {
         var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
@@ -126,12 +153,16 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
             var stuck = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=PT0S");
             var recent = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=PT1H");
             var invalid = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=soon", HttpStatusCode.BadRequest);
+            var overflowing = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=P99999999D", HttpStatusCode.BadRequest);
+            var tooLong = await _operator.GetJsonAsync("/v1/ops/stuck-payments?older_than=P3000000D", HttpStatusCode.BadRequest);
             var monitor = (StuckPaymentsMonitor)fixture.Server.Server.Services.GetService(typeof(StuckPaymentsMonitor))!;
             await monitor.CheckAsync(CancellationToken.None);
 
             Assert.Contains(stuck.GetProperty("payments").EnumerateArray(), order => order.Str("payment_order_id") == orderId);
             Assert.DoesNotContain(recent.GetProperty("payments").EnumerateArray(), order => order.Str("payment_order_id") == orderId);
             Assert.Equal("validation_failed", invalid.Str("code"));
+            Assert.Equal("validation_failed", overflowing.Str("code"));
+            Assert.Equal("validation_failed", tooLong.Str("code"));
             Assert.True(monitor.LastStuckCount >= 1);
         }
         finally

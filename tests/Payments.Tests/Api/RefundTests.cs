@@ -121,3 +121,17 @@ public sealed class RefundTests(ServerFixture fixture)
         Assert.Equal(pending == "0.00" ? "0.00" : "-" + pending, balance.GetProperty("balances")[0].Str("net"));
     }
 }
+
+public sealed class RefundIdTests
+{
+    [Fact]
+    public void A_refund_id_follows_from_the_merchant_and_its_idempotency_key()
+    {
+        var first = Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "key-1");
+
+        Assert.Equal(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "key-1"));
+        Assert.NotEqual(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_b", "key-1"));
+        Assert.NotEqual(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "key-2"));
+        Assert.Matches("^re_[0-9a-f]{24}$", first);
+    }
+}
