@@ -34,7 +34,9 @@ public sealed class OutboxTests(ClusterFixture fixture)
     public async Task A_failing_wallet_is_retried_until_credited_while_the_ledger_is_booked_once()
     {
         var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
-        // The wallet's state write is refused; the order's own state (another key) is not.
+        // The seller is the merchant's already (the checkout's claim writes nothing); then the wallet's state
+        // writes are refused, and the order's own state (another key) is not.
+        await fixture.Cluster.Client.GetGrain<ISellerWalletGrain>(seller).ClaimAsync(new ClaimSeller("merchant_a"));
         await using (await InjectedFailures.RejectGrainStateWritesAsync(fixture.Database.ConnectionString, seller))
         {
             var view = await CreateAsync(orderId, seller);
