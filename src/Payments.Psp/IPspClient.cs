@@ -40,6 +40,12 @@ public interface IPspClient
 
     /// <summary>Refunds part or all of a charge, idempotent by the refund id. Never throws for PSP or network failures.</summary>
     Task<PspRefundOutcome> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads a refund's current state (asking to create it again would only replay the first answer).
+    /// A refused or failed lookup is <see cref="PspRefundStatus.Unknown"/>.
+    /// </summary>
+    Task<PspRefundOutcome> GetRefundAsync(string refundId, string pspRefundId, CancellationToken cancellationToken);
 }
 
 /// <param name="ReturnUrl">Where the PSP sends the buyer back after the page.</param>

@@ -220,6 +220,20 @@ public sealed class StripePspClient : IPspClient
             cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<PspRefundOutcome> GetRefundAsync(string refundId, string pspRefundId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pspRefundId);
+
+        // A lookup that the PSP refuses says nothing about the refund: unknown, never failed.
+        return await CallAsync(
+            "retrieve refund",
+            refundId,
+            async token => FromRefund(await _refunds.GetAsync(pspRefundId, options: null, requestOptions: null, cancellationToken: token).ConfigureAwait(false)),
+            exception => new PspRefundOutcome(PspRefundStatus.Unknown, null, exception.StripeError?.Code ?? "lookup_failed", exception.Message),
+            (code, message) => new PspRefundOutcome(PspRefundStatus.Unknown, null, code, message),
+            cancellationToken).ConfigureAwait(false);
+    }
+
     private Task<PspChargeOutcome> CallChargeAsync(
         string operation,
         string paymentOrderId,

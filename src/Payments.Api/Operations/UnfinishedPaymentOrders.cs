@@ -27,5 +27,7 @@ public sealed class UnfinishedPaymentOrders(OperationsQueries queries, IGrainFac
             .ToArray();
 
     private static bool IsStuck(PaymentOrderView order) =>
-        !order.Status.IsFinal() || (order.Status == PaymentOrderStatus.Success && !(order.WalletUpdated && order.LedgerUpdated));
+        !order.Status.IsFinal()
+        || (order.Status == PaymentOrderStatus.Success && !(order.WalletUpdated && order.LedgerUpdated))
+        || order.Refunds.Any(refund => refund.Status == RefundStatus.Pending);
 }

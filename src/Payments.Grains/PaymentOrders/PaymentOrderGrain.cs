@@ -435,14 +435,29 @@ internal sealed class PaymentOrderGrain(
         }
     }
 
-    /// <summary>Asks the PSP to refund, with the refund id as idempotency key: asking again never refunds twice.</summary>
+    /// <summary>
+    /// Moves a pending refund on: asks the PSP to refund (same idempotency key, so asking again never refunds twice)
+    /// until the PSP has answered, and from then on only looks the refund up until it is final.
+    /// </summary>
     private async Task ExecuteRefundAsync(RefundState refund)
     {
+        var retry = options.Value.Retry;
+        if (!refund.PspAnswered && refund.Attempts >= retry.AttemptsMax)
+        {
+            // Past the budget a fresh request could outlive the PSP's idempotency window: stop, and let an operator look.
+            logger.LogError("Refund {RefundId} of {PaymentOrderId}: no answer from the PSP after {Attempts} attempts; left for investigation",
+                refund.RefundId, PaymentOrderId, refund.Attempts);
+            return;
+        }
+
         refund.Attempts++;
-        var outcome = await psp.RefundAsync(
-            new PspRefundRequest(refund.RefundId, PaymentOrderId, State.PspReference ?? string.Empty, refund.AmountMinor, State.Currency, refund.Reason),
-            CancellationToken.None);
+        var outcome = refund.PspAnswered && refund.PspRefundId is { } pspRefundId
+            ? await psp.GetRefundAsync(refund.RefundId, pspRefundId, CancellationToken.None)
+            : await psp.RefundAsync(
+                new PspRefundRequest(refund.RefundId, PaymentOrderId, State.PspReference ?? string.Empty, refund.AmountMinor, State.Currency, refund.Reason),
+                CancellationToken.None);
         refund.PspRefundId = outcome.PspRefundId ?? refund.PspRefundId;
+        refund.PspAnswered |= outcome.Status != PspRefundStatus.Unknown;
         switch (outcome.Status)
         {
             case PspRefundStatus.Succeeded:
@@ -452,9 +467,10 @@ internal sealed class PaymentOrderGrain(
                 FinishRefund(refund.RefundId, succeeded: false, outcome.FailureCode);
                 break;
             case PspRefundStatus.Pending:
+                // Its webhook normally finishes it; failing that, the next drive looks it up.
+                ArmRetryTimer(options.Value.PspPollAfter, keepAlive: false);
                 break;
             case PspRefundStatus.Unknown:
-                var retry = options.Value.Retry;
                 ArmRetryTimer(RetryDelay.Next(refund.Attempts, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared));
                 logger.LogWarning("Refund {RefundId} of {PaymentOrderId}: PSP outcome unknown ({Error}); retrying", refund.RefundId, PaymentOrderId, outcome.FailureMessage);
                 break;

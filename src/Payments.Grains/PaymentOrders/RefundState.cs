@@ -36,5 +36,12 @@ internal sealed class RefundState
     [Id(9)]
     public string? FailureCode { get; set; }
 
+    /// <summary>
+    /// The PSP has answered for this refund (succeeded, pending or failed). Until then it is asked again with the
+    /// same idempotency key; afterwards a pending refund is only looked up, never created again.
+    /// </summary>
+    [Id(10)]
+    public bool PspAnswered { get; set; }
+
     public bool OwesEffects => Status == RefundStatus.Succeeded && !(WalletUpdated && LedgerUpdated);
 }

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Payments.Tests.Infrastructure;
 
 namespace Payments.Tests.Api;
@@ -51,6 +53,33 @@ public sealed class RefundTests(ServerFixture fixture)
         Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
         Assert.Equal(await first.Content.ReadAsStringAsync(), await replay.Content.ReadAsStringAsync());
         await AssertBooksAsync(orderId, seller, refunded: "5.00", pending: "15.00", refundTransactions: 1);
+    }
+
+    [Fact]
+    public async Task A_refund_asked_while_the_psp_is_down_is_pending_and_finishes_once_it_is_back()
+    {
+        var (orderId, seller) = await PaidOrderAsync("50.00");
+        using var psp = fixture.Server.CreatePspClient();
+        (await psp.PostAsJsonAsync("/_sim/faults", new { error_rate = 1.0, seed = 8 })).EnsureSuccessStatusCode();
+        JsonElement refund;
+        try
+        {
+            using var response = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "20.00" }, Ids.New("key"));
+            refund = await response.JsonAsync();
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.Equal("PENDING", refund.Str("status"));
+            Assert.Equal("0.00", (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).Str("refunded_amount"));
+        }
+        finally
+        {
+            (await psp.PostAsJsonAsync("/_sim/faults", new { })).EnsureSuccessStatusCode();
+        }
+
+        await AssertBooksAsync(orderId, seller, refunded: "20.00", pending: "30.00", refundTransactions: 1);
+        var order = await _merchant.GetJsonAsync($"/v1/payments/{orderId}");
+        Assert.Equal("SUCCEEDED", Assert.Single(order.GetProperty("refunds").EnumerateArray()).Str("status"));
+        var intent = Assert.Single(await psp.PaymentIntentsForAsync(orderId));
+        Assert.Equal(2000, intent.GetProperty("amount_refunded").GetInt64());
     }
 
     [Fact]
