@@ -17,21 +17,28 @@ public static class InvariantsApi
 
     internal static async Task<Ok<InvariantsResponse>> CheckAsync(LedgerQueries ledger, IGrainFactory grains, UnfinishedPaymentOrders unfinished, TimeProvider time, CancellationToken cancellationToken)
     {
+        var unfinishedBefore = await unfinished.ListAsync(cancellationToken);
         var checks = new List<InvariantCheck>
         {
             FromRows("ledger_transactions_balance", await ledger.UnbalancedTransactionsAsync(cancellationToken), "every transaction balances per currency", "unbalanced"),
             FromRows("ledger_sums_to_zero", await ledger.NonZeroCurrencyTotalsAsync(cancellationToken), "debits equal credits in every currency", "non-zero totals"),
-            await WalletsMatchLedgerAsync(ledger, grains, cancellationToken),
+            await WalletsMatchLedgerAsync(ledger, grains, unfinished, unfinishedBefore, cancellationToken),
             FromRows("no_double_charge", await ledger.DoubleChargesAsync(cancellationToken), "every payment order paid in at most once, each PSP reference for one order", "double charges"),
-            await SuccessfulOrdersSettledAsync(unfinished, time.GetUtcNow(), cancellationToken),
+            SuccessfulOrdersSettled(unfinishedBefore, time.GetUtcNow()),
         };
         return TypedResults.Ok(new InvariantsResponse(checks.All(check => check.Ok), checks));
     }
 
-    private static async Task<InvariantCheck> WalletsMatchLedgerAsync(LedgerQueries ledger, IGrainFactory grains, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each wallet equals its ledger accounts. Sellers with an order whose effects are in flight while we read (in the
+    /// list of unfinished orders before or after the reads) are left out: wallet and ledger are applied side by side,
+    /// so for a moment one is ahead. An order that stays unsettled is caught by success_orders_settled instead.
+    /// </summary>
+    private static async Task<InvariantCheck> WalletsMatchLedgerAsync(
+        LedgerQueries ledger, IGrainFactory grains, UnfinishedPaymentOrders unfinished, IReadOnlyList<PaymentOrderView> unfinishedBefore, CancellationToken cancellationToken)
     {
         var rows = await ledger.SellerBalancesAsync(cancellationToken);
-        var mismatches = new List<string>();
+        var mismatches = new List<(string Seller, string Detail)>();
         foreach (var seller in rows.GroupBy(row => row.Seller))
         {
             var wallet = await grains.GetGrain<ISellerWalletGrain>(seller.Key).GetAsync();
@@ -42,19 +49,26 @@ public static class InvariantsApi
                 var available = balance?.AvailableMinor ?? 0;
                 if (pending != row.PendingMinor || available != row.AvailableMinor)
                 {
-                    mismatches.Add($"{seller.Key} {row.Currency}: wallet pending {pending} available {available}, ledger pending {row.PendingMinor} available {row.AvailableMinor}");
+                    mismatches.Add((seller.Key, $"{seller.Key} {row.Currency}: wallet pending {pending} available {available}, ledger pending {row.PendingMinor} available {row.AvailableMinor}"));
                 }
             }
         }
 
-        return mismatches.Count == 0
-            ? new InvariantCheck("wallets_match_ledger", true, $"{rows.Select(row => row.Seller).Distinct().Count()} seller wallets equal their ledger accounts")
-            : new InvariantCheck("wallets_match_ledger", false, string.Join("; ", mismatches.Take(20)));
+        var inFlight = mismatches.Count == 0
+            ? []
+            : unfinishedBefore.Concat(await unfinished.ListAsync(cancellationToken)).Select(order => order.SellerAccount).ToHashSet(StringComparer.Ordinal);
+        var real = mismatches.Where(mismatch => !inFlight.Contains(mismatch.Seller)).Select(mismatch => mismatch.Detail).ToArray();
+        var sellers = rows.Select(row => row.Seller).Distinct().Count();
+        var skipped = mismatches.Select(mismatch => mismatch.Seller).Distinct().Count();
+        return real.Length == 0
+            ? new InvariantCheck("wallets_match_ledger", true, $"{sellers - skipped} seller wallets equal their ledger accounts"
+                + (skipped > 0 ? $"; {skipped} with effects in flight left out" : string.Empty))
+            : new InvariantCheck("wallets_match_ledger", false, string.Join("; ", real.Take(20)));
     }
 
-    private static async Task<InvariantCheck> SuccessfulOrdersSettledAsync(UnfinishedPaymentOrders unfinished, DateTimeOffset now, CancellationToken cancellationToken)
+    private static InvariantCheck SuccessfulOrdersSettled(IReadOnlyList<PaymentOrderView> unfinished, DateTimeOffset now)
     {
-        var unsettled = (await unfinished.ListAsync(cancellationToken))
+        var unsettled = unfinished
             .Where(order => order.Status == PaymentOrderStatus.Success && !(order.WalletUpdated && order.LedgerUpdated) && order.UpdatedAt <= now - EffectsGracePeriod)
             .Select(order => $"{order.PaymentOrderId} (wallet {order.WalletUpdated}, ledger {order.LedgerUpdated})")
             .ToArray();

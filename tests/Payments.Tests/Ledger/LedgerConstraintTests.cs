@@ -84,3 +84,42 @@ public sealed class LedgerConstraintTests(ServerFixture fixture)
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }
+
+/// <summary>The invariants endpoint does report a break: a ledger booking with no wallet behind it.</summary>
+[Collection(ServerCollection.Name)]
+public sealed class InvariantReportTests(ServerFixture fixture)
+{
+    [Fact]
+    public async Task A_ledger_booking_the_wallet_never_saw_breaks_wallets_match_ledger_until_it_is_reversed()
+    {
+        var seller = Ids.New("seller");
+        var operatorClient = fixture.Server.CreateClient(TestServer.OperatorKey);
+
+        await BookAsync(Ids.New("test"), "psp_receivable:stripe", $"seller_payable:{seller}:pending");
+        var broken = await operatorClient.GetJsonAsync("/v1/ops/invariants");
+        await BookAsync(Ids.New("test"), $"seller_payable:{seller}:pending", "psp_receivable:stripe");
+        var repaired = await operatorClient.GetJsonAsync("/v1/ops/invariants");
+
+        Assert.False(broken.GetProperty("ok").GetBoolean());
+        var check = broken.GetProperty("checks").EnumerateArray().Single(c => c.Str("name") == "wallets_match_ledger");
+        Assert.False(check.GetProperty("ok").GetBoolean());
+        Assert.Contains(seller, check.Str("detail"), StringComparison.Ordinal);
+        Assert.True(repaired.GetProperty("ok").GetBoolean(), repaired.ToString());
+    }
+
+    /// <summary>A balanced 1.00 USD transaction written straight into the ledger, behind the grains' back.</summary>
+    private async Task BookAsync(string externalId, string debit, string credit)
+    {
+        await using var connection = new NpgsqlConnection(fixture.Server.Server.DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using var command = new NpgsqlCommand($"""
+            WITH t AS (INSERT INTO ledger_transactions (external_id, kind) VALUES ('{externalId}', 'test') RETURNING transaction_id)
+            INSERT INTO ledger_entries (transaction_id, account, direction, amount, currency)
+            SELECT transaction_id, '{debit}', 'debit', 100, 'USD' FROM t
+            UNION ALL SELECT transaction_id, '{credit}', 'credit', 100, 'USD' FROM t
+            """, connection, transaction);
+        await command.ExecuteNonQueryAsync();
+        await transaction.CommitAsync();
+    }
+}
