@@ -82,13 +82,13 @@ public static class IdempotentPost
         catch
         {
             // Nothing worth replaying: free the key so the client may retry (business ids prevent a double charge).
-            await keyGrain.AbandonAsync(fingerprint);
+            await keyGrain.AbandonAsync(begun.LockToken!);
             throw;
         }
 
         var contentType = outcome.Body is ProblemDetails ? "application/problem+json" : "application/json; charset=utf-8";
         var stored = new StoredResponse(outcome.StatusCode, contentType, JsonSerializer.SerializeToUtf8Bytes(outcome.Body, outcome.Body.GetType(), ApiJson.Options), outcome.Location);
-        await keyGrain.CompleteAsync(new CompleteRequest(fingerprint, stored));
+        await keyGrain.CompleteAsync(new CompleteRequest(begun.LockToken!, stored));
         return new StoredJsonResult(stored, replayed: false);
     }
 

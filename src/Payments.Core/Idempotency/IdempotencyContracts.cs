@@ -20,14 +20,16 @@ public enum BeginRequestOutcome
 [GenerateSerializer, Immutable, Alias("Payments.BeginRequest")]
 public sealed record BeginRequest([property: Id(0)] string Fingerprint, [property: Id(1)] TimeSpan LockTimeout);
 
+/// <param name="LockToken">For <see cref="BeginRequestOutcome.Started"/>: proves to Complete/Abandon that the caller still holds the lock.</param>
 [GenerateSerializer, Alias("Payments.BeginRequestResult")]
 public sealed record BeginRequestResult(
     [property: Id(0)] BeginRequestOutcome Outcome,
     [property: Id(1)] StoredResponse? Response,
-    [property: Id(2)] TimeSpan? RetryAfter);
+    [property: Id(2)] TimeSpan? RetryAfter,
+    [property: Id(3)] string? LockToken = null);
 
 [GenerateSerializer, Alias("Payments.CompleteRequest")]
-public sealed record CompleteRequest([property: Id(0)] string Fingerprint, [property: Id(1)] StoredResponse Response);
+public sealed record CompleteRequest([property: Id(0)] string LockToken, [property: Id(1)] StoredResponse Response);
 
 [Alias("Payments.IIdempotencyKeyGrain")]
 public interface IIdempotencyKeyGrain : IGrainWithStringKey
@@ -35,12 +37,13 @@ public interface IIdempotencyKeyGrain : IGrainWithStringKey
     [Alias("BeginAsync")]
     Task<BeginRequestResult> BeginAsync(BeginRequest command);
 
+    /// <summary>Stores the response, if the caller still holds the lock and no response is stored yet (the first answer stands).</summary>
     [Alias("CompleteAsync")]
     Task CompleteAsync(CompleteRequest command);
 
-    /// <summary>Releases the lock of a request that ended without a response worth keeping.</summary>
+    /// <summary>Releases the lock of a request that ended without a response worth keeping, if the caller still holds it.</summary>
     [Alias("AbandonAsync")]
-    Task AbandonAsync(string fingerprint);
+    Task AbandonAsync(string lockToken);
 }
 
 public static class IdempotencyKeys

@@ -36,18 +36,32 @@ internal sealed class IdempotencyKeyGrain(
             }
         }
 
+        var previous = (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken);
         state.Fingerprint = command.Fingerprint;
         state.Completed = false;
         state.LockedAt = now;
-        await key.WriteStateAsync();
-        return new BeginRequestResult(BeginRequestOutcome.Started, null, null);
+        state.LockToken = Guid.NewGuid().ToString("N");
+        try
+        {
+            await key.WriteStateAsync();
+        }
+        catch
+        {
+            // Not stored, so not locked: memory must not turn the client's retry away.
+            (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken) = previous;
+            DeactivateOnIdle();
+            throw;
+        }
+
+        return new BeginRequestResult(BeginRequestOutcome.Started, null, null, state.LockToken);
     }
 
     public async Task CompleteAsync(CompleteRequest command)
     {
-        if (key.State.Fingerprint != command.Fingerprint)
+        if (key.State.Completed || key.State.LockToken != command.LockToken)
         {
-            throw new InvalidOperationException("Completing an idempotency key for another request.");
+            // Another run of the same request took the lock over (this one was presumed dead) or answered first.
+            return;
         }
 
         key.State.Completed = true;
@@ -58,9 +72,9 @@ internal sealed class IdempotencyKeyGrain(
         await key.WriteStateAsync();
     }
 
-    public async Task AbandonAsync(string fingerprint)
+    public async Task AbandonAsync(string lockToken)
     {
-        if (key.State.Fingerprint == fingerprint && !key.State.Completed)
+        if (key.State.LockToken == lockToken && !key.State.Completed)
         {
             await key.ClearStateAsync();
             key.State = new IdempotencyKeyState();

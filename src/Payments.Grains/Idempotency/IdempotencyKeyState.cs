@@ -24,4 +24,8 @@ internal sealed class IdempotencyKeyState
 
     [Id(6)]
     public string? Location { get; set; }
+
+    /// <summary>Who holds the lock: a request that took it over after a timeout gets a new token, so the old one can no longer touch the key.</summary>
+    [Id(7)]
+    public string? LockToken { get; set; }
 }

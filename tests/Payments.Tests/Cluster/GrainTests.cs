@@ -120,7 +120,7 @@ public sealed class GrainTests(ClusterFixture fixture)
         var started = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout));
         var whileRunning = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout));
         var other = await key.BeginAsync(new BeginRequest("fp-2", lockTimeout));
-        await key.CompleteAsync(new CompleteRequest("fp-1", new StoredResponse(201, "application/json", [1, 2, 3], null)));
+        await key.CompleteAsync(new CompleteRequest(started.LockToken!, new StoredResponse(201, "application/json", [1, 2, 3], null)));
         var replay = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout));
 
         Assert.Equal(BeginRequestOutcome.Started, started.Outcome);
@@ -132,14 +132,22 @@ public sealed class GrainTests(ClusterFixture fixture)
     }
 
     [Fact]
-    public async Task A_lock_left_by_a_dead_request_expires()
+    public async Task A_lock_left_by_a_dead_request_expires_and_the_presumed_dead_request_can_no_longer_touch_the_key()
     {
         var key = Grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey("merchant_a", Ids.New("key")));
 
-        await key.BeginAsync(new BeginRequest("fp-1", TimeSpan.FromMinutes(1)));
+        var first = await key.BeginAsync(new BeginRequest("fp-1", TimeSpan.FromMinutes(1)));
         var takenOver = await key.BeginAsync(new BeginRequest("fp-1", TimeSpan.Zero));
+        await key.AbandonAsync(first.LockToken!);
+        await key.CompleteAsync(new CompleteRequest(takenOver.LockToken!, new StoredResponse(201, "application/json", [2], null)));
+        await key.CompleteAsync(new CompleteRequest(first.LockToken!, new StoredResponse(500, "application/json", [1], null)));
+        var replay = await key.BeginAsync(new BeginRequest("fp-1", TimeSpan.FromMinutes(1)));
 
         Assert.Equal(BeginRequestOutcome.Started, takenOver.Outcome);
+        Assert.NotEqual(first.LockToken, takenOver.LockToken);
+        Assert.Equal(BeginRequestOutcome.Completed, replay.Outcome);
+        Assert.Equal(201, replay.Response!.StatusCode);
+        Assert.Equal([2], replay.Response.Body);
     }
 
     private static LedgerTransaction Transaction(string externalId, long minor) => new(externalId, "test", null, null,
