@@ -17,6 +17,13 @@ public interface IPspClient
     Task<PspChargeOutcome> GetChargeAsync(string paymentOrderId, string pspReference, CancellationToken ct);
 
     /// <summary>
+    /// Looks for the charge of a payment order by its metadata (not by idempotency key): for when the key may be
+    /// older than the PSP keeps keys, and creating again could charge twice. Null when the PSP holds none;
+    /// <see cref="PspOutcomeKind.Unknown"/> when the search itself failed.
+    /// </summary>
+    Task<PspChargeOutcome?> FindChargeAsync(string paymentOrderId, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Registers a hosted payment page (a Stripe Checkout Session) for the payment order, idempotent by the
     /// payment order id: <see cref="PspOutcomeKind.RequiresAction"/> with the session id as
     /// <see cref="PspChargeOutcome.PspReference"/> and the page as <see cref="PspChargeOutcome.ActionUrl"/>;

@@ -171,6 +171,31 @@ public sealed class StripePspClient : IPspClient
             cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<PspChargeOutcome?> FindChargeAsync(string paymentOrderId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(paymentOrderId);
+
+        var none = PspChargeOutcome.Unknown("not_found", "no payment intent");
+        var outcome = await CallChargeAsync(
+            "search",
+            paymentOrderId,
+            async token =>
+            {
+                // Payment order ids are [A-Za-z0-9_-]: nothing to escape in the query.
+                var found = await _paymentIntents.SearchAsync(
+                    new PaymentIntentSearchOptions { Query = $"metadata['{PaymentOrderIdMetadataKey}']:'{paymentOrderId}'" },
+                    requestOptions: null,
+                    cancellationToken: token).ConfigureAwait(false);
+                var intents = found.Data ?? [];
+                var paid = intents.FirstOrDefault(intent => intent.Status == "succeeded");
+                var latest = paid ?? intents.OrderByDescending(intent => intent.Created).FirstOrDefault();
+                return latest is null ? none : FromPaymentIntent(latest);
+            },
+            FromLookupStripeException,
+            cancellationToken).ConfigureAwait(false);
+        return ReferenceEquals(outcome, none) ? null : outcome;
+    }
+
     public async Task<PspChargeOutcome> CloseHostedPageAsync(string paymentOrderId, string sessionId, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(sessionId);

@@ -34,6 +34,10 @@ namespace Payments.PspSimulator;
 /// Probability that an event, when it happens, is recorded (and listed by <c>/_sim/events</c>) but
 /// never sent: a lost webhook, which the receiver has to make up for by asking.
 /// </param>
+/// <param name="ForgetIdempotencyKeys">
+/// Whether payment intent requests are run as if their Idempotency-Key had never been seen, as Stripe does once a
+/// key is older than 24 hours: repeating a request then makes a new charge.
+/// </param>
 public sealed record SimulatorFaultProfile(
     int LatencyMs = 0,
     double ErrorRate = 0,
@@ -41,7 +45,8 @@ public sealed record SimulatorFaultProfile(
     double WebhookDuplicateRate = 0,
     bool WebhookReorder = false,
     int Seed = 0,
-    double WebhookDropRate = 0)
+    double WebhookDropRate = 0,
+    bool ForgetIdempotencyKeys = false)
 {
     /// <summary>How long <see cref="WebhookReorder"/> holds new events back to gather a batch.</summary>
     public static readonly TimeSpan WebhookReorderHold = TimeSpan.FromMilliseconds(300);
@@ -60,6 +65,7 @@ public sealed record SimulatorFaultProfile(
         ["webhook_duplicate_rate"] = WebhookDuplicateRate,
         ["webhook_reorder"] = WebhookReorder,
         ["webhook_drop_rate"] = WebhookDropRate,
+        ["forget_idempotency_keys"] = ForgetIdempotencyKeys,
         ["seed"] = Seed,
     };
 
@@ -131,13 +137,16 @@ public sealed record SimulatorFaultProfile(
                     break;
 
                 case "webhook_reorder":
+                case "forget_idempotency_keys":
                     if (value?.GetValueKind() is not (JsonValueKind.True or JsonValueKind.False))
                     {
-                        error = "webhook_reorder must be true or false.";
+                        error = $"{name} must be true or false.";
                         return false;
                     }
 
-                    profile = profile with { WebhookReorder = value.GetValue<bool>() };
+                    profile = name == "webhook_reorder"
+                        ? profile with { WebhookReorder = value.GetValue<bool>() }
+                        : profile with { ForgetIdempotencyKeys = value.GetValue<bool>() };
                     break;
 
                 case "seed":
@@ -151,7 +160,7 @@ public sealed record SimulatorFaultProfile(
                     break;
 
                 default:
-                    error = $"Unknown field {name}; known: latency_ms, error_rate, timeout_after_charge_rate, webhook_duplicate_rate, webhook_reorder, webhook_drop_rate, seed.";
+                    error = $"Unknown field {name}; known: latency_ms, error_rate, timeout_after_charge_rate, webhook_duplicate_rate, webhook_reorder, webhook_drop_rate, forget_idempotency_keys, seed.";
                     return false;
             }
         }

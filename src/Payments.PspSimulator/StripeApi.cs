@@ -16,6 +16,7 @@ internal static class StripeApi
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/payment_intents", CreatePaymentIntentAsync);
+        app.MapGet("/v1/payment_intents/search", SearchPaymentIntentsAsync);
         app.MapGet("/v1/payment_intents/{id}", GetPaymentIntentAsync);
         app.MapPost("/v1/payment_intents/{id}/confirm", ConfirmPaymentIntentAsync);
         CheckoutSessionsApi.Map(app);
@@ -84,8 +85,9 @@ internal static class StripeApi
         var form = await ReadFormAsync(http.Request).ConfigureAwait(false);
         var key = IdempotencyKey(http.Request);
         var scope = new ConfirmScope(ApiBase(http.Request), webhooks);
+        // A PSP that has forgotten the key (Stripe: after 24 h) runs the request as new.
         var (response, replayed) = await store.ExecuteIdempotentAsync(
-            key,
+            faults.Current.ForgetIdempotencyKeys ? null : key,
             Fingerprint(http.Request, form),
             transaction => WithFaults(faults, () => CreatePaymentIntent(transaction, form, key, scope)),
             () => IdempotencyMismatch(key!),
@@ -110,6 +112,39 @@ internal static class StripeApi
             () => IdempotencyMismatch(key!),
             http.RequestAborted).ConfigureAwait(false);
         await WriteAsync(http, response, replayed).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stripe's search, for the one query we make: <c>metadata['key']:'value'</c>. Found how a charge ended when its
+    /// idempotency key may be too old for the PSP to remember.
+    /// </summary>
+    private static Task SearchPaymentIntentsAsync(HttpContext http, SimulatorStore store)
+    {
+        var query = http.Request.Query["query"].ToString();
+        var match = System.Text.RegularExpressions.Regex.Match(query, @"^metadata\['([A-Za-z0-9_]+)'\]:'([^']*)'$");
+        if (!match.Success)
+        {
+            return WriteAsync(http, new SimulatorResponse(400, StripeJson.ErrorBody("invalid_request_error", "parameter_invalid_string",
+                "The simulator searches only by metadata['key']:'value'.", "query")));
+        }
+
+        var (key, value) = (match.Groups[1].Value, match.Groups[2].Value);
+        var apiBase = ApiBase(http.Request);
+        var data = new JsonArray();
+        foreach (var intent in store.ListIntents().Where(intent => intent.Metadata.TryGetValue(key, out var found) && found == value))
+        {
+            data.Add(StripeJson.PaymentIntent(intent, apiBase));
+        }
+
+        var result = new JsonObject
+        {
+            ["object"] = "search_result",
+            ["url"] = "/v1/payment_intents/search",
+            ["has_more"] = false,
+            ["next_page"] = null,
+            ["data"] = data,
+        };
+        return WriteAsync(http, new SimulatorResponse(200, StripeJson.Serialize(result)));
     }
 
     private static Task GetPaymentIntentAsync(HttpContext http, SimulatorStore store, string id)

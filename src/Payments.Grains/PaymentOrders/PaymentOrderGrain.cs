@@ -174,9 +174,12 @@ internal sealed class PaymentOrderGrain(
     private async Task ChargeAsync()
     {
         // Write-ahead: the attempt is on record before the PSP hears of it.
+        var now = time.GetUtcNow();
+        var keyMayBeForgotten = State.FirstAttemptAt is { } first && now - first > options.Value.PspIdempotencyWindow;
         State.Attempts++;
+        State.FirstAttemptAt ??= now;
         State.NextRetryAt = null;
-        State.UpdatedAt = time.GetUtcNow();
+        State.UpdatedAt = now;
         await PersistAsync();
 
         var metadata = new Dictionary<string, string>
@@ -185,9 +188,13 @@ internal sealed class PaymentOrderGrain(
             ["checkout_id"] = State.CheckoutId,
             ["seller_account"] = State.SellerAccount,
         };
-        var outcome = State.ReturnUrl is { } returnUrl
-            ? await psp.CreateHostedPageAsync(new PspHostedPageRequest(PaymentOrderId, State.AmountMinor, State.Currency, returnUrl, metadata), CancellationToken.None)
-            : await psp.ChargeAsync(new PspChargeRequest(PaymentOrderId, State.AmountMinor, State.Currency, State.PaymentMethodToken, metadata), CancellationToken.None);
+        // Past the window the PSP may have forgotten our idempotency key, and creating again could charge twice:
+        // look for an earlier charge first, and create only when there is none.
+        var earlier = keyMayBeForgotten && State.ReturnUrl is null ? await psp.FindChargeAsync(PaymentOrderId, CancellationToken.None) : null;
+        var outcome = earlier
+            ?? (State.ReturnUrl is { } returnUrl
+                ? await psp.CreateHostedPageAsync(new PspHostedPageRequest(PaymentOrderId, State.AmountMinor, State.Currency, returnUrl, metadata), CancellationToken.None)
+                : await psp.ChargeAsync(new PspChargeRequest(PaymentOrderId, State.AmountMinor, State.Currency, State.PaymentMethodToken, metadata), CancellationToken.None));
         switch (outcome.Kind)
         {
             case PspOutcomeKind.Succeeded:

@@ -14,6 +14,12 @@ public sealed class PaymentOrderOptions
     /// </summary>
     public TimeSpan PspPollAfter { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long the PSP is trusted to remember an idempotency key (Stripe prunes keys after 24 hours). A charge retried
+    /// later than this after its first attempt is first looked for at the PSP, and created only if none exists.
+    /// </summary>
+    public TimeSpan PspIdempotencyWindow { get; set; } = TimeSpan.FromHours(23);
+
     /// <summary>Refunds kept per order: a bound on state size.</summary>
     [Range(1, 1000)]
     public int RefundsMax { get; set; } = 100;

@@ -108,4 +108,8 @@ internal sealed class PaymentOrderState
     /// <summary>A failed hosted-page payment's page has been closed at the PSP, so nobody can pay on it later.</summary>
     [Id(29)]
     public bool HostedPageClosed { get; set; }
+
+    /// <summary>When the PSP first heard of this charge: its idempotency key is only trusted for a while after.</summary>
+    [Id(30)]
+    public DateTimeOffset? FirstAttemptAt { get; set; }
 }

@@ -243,3 +243,45 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
         return list.GetProperty("dead_letters").EnumerateArray().Where(row => row.Str("payment_order_id") == orderId).Select(row => (JsonElement?)row).FirstOrDefault();
     }
 }
+
+/// <summary>
+/// A retry later than the PSP keeps idempotency keys (Stripe: 24 h) must not charge again: the order looks for its
+/// earlier charge first. Here the window is zero and the simulator forgets its keys on demand.
+/// </summary>
+public sealed class ForgottenIdempotencyKeyTests
+{
+    [Fact]
+    public async Task A_retry_after_the_psp_forgot_the_key_finds_the_earlier_charge_instead_of_charging_again()
+    {
+        var dataDirectory = TestServer.NewDataDirectory();
+        try
+        {
+            await using var server = await TestServer.StartAsync(dataDirectory, new Dictionary<string, string?> { ["PaymentOrders:PspIdempotencyWindow"] = "00:00:00" });
+            var merchant = server.CreateClient();
+            using var psp = server.CreatePspClient();
+            var orderId = Ids.New("po");
+            // Every fresh charge loses its answer, no webhook tells it, and the PSP remembers no key: a blind retry
+            // would charge again, and again.
+            (await psp.PostAsJsonAsync("/_sim/faults", new { timeout_after_charge_rate = 1.0, forget_idempotency_keys = true, webhook_drop_rate = 1.0, seed = 1 })).EnsureSuccessStatusCode();
+            try
+            {
+                using var created = await merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, Ids.New("seller"), "2.50", "USD")), Ids.New("key"));
+                await Eventually.MatchesAsync(() => merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+                    order => order.Str("status") == "SUCCESS", TimeSpan.FromSeconds(20), $"{orderId} to succeed");
+            }
+            finally
+            {
+                (await psp.PostAsJsonAsync("/_sim/faults", new { })).EnsureSuccessStatusCode();
+            }
+
+            var order = await merchant.GetJsonAsync($"/v1/payments/{orderId}");
+            Assert.Equal(2, order.GetProperty("attempts").GetInt32());
+            var intent = Assert.Single(await psp.PaymentIntentsForAsync(orderId));
+            Assert.Equal(intent.Str("id"), order.Str("psp_reference"));
+        }
+        finally
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+}
