@@ -1,13 +1,13 @@
--- Every PSP webhook event we accepted, by its id: a redelivered event is recognised and changes nothing.
--- processed_at stays NULL until the event has been applied, so an event whose handling died mid-way is
--- applied again when the PSP redelivers it (applying is idempotent in the payment order).
+-- Every PSP webhook event we handled, by its id: a redelivered event is recognised and changes nothing.
+-- A row is written once the event has been applied, so an event whose handling died mid-way is applied
+-- again when the PSP redelivers it (applying is idempotent in the payment order).
 CREATE TABLE webhook_events (
     event_id         text        PRIMARY KEY,
     type             text        NOT NULL,
     payment_order_id text        NULL,
     received_at      timestamptz NOT NULL DEFAULT now(),
-    processed_at     timestamptz NULL,
-    outcome          text        NULL CHECK (outcome IN ('applied', 'ignored', 'unknown_payment')),
+    processed_at     timestamptz NOT NULL,
+    outcome          text        NOT NULL CHECK (outcome IN ('applied', 'ignored', 'unknown_payment')),
     payload          text        NOT NULL
 );
 

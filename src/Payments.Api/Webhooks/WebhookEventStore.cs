@@ -2,31 +2,31 @@ using Npgsql;
 
 namespace Payments.Api.Webhooks;
 
-/// <summary>The durable record of PSP webhook events, by event id: the deduplication of redeliveries.</summary>
+/// <summary>
+/// The durable record of PSP webhook events, by event id: the deduplication of redeliveries. An event is recorded
+/// once it has been handled; dying in between only means the PSP redelivers it and it is handled again, which
+/// changes nothing, because applying an event to a payment order is idempotent.
+/// </summary>
 public sealed class WebhookEventStore(NpgsqlDataSource database)
 {
-    /// <summary>Records the event; false when it was received and fully processed before.</summary>
-    public async Task<bool> BeginAsync(string eventId, string type, string? paymentOrderId, string payload, CancellationToken cancellationToken)
+    public async Task<bool> WasHandledAsync(string eventId, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT 1 FROM webhook_events WHERE event_id = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = eventId });
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    public async Task RecordAsync(string eventId, string type, string? paymentOrderId, string payload, string outcome, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            WITH inserted AS (
-                INSERT INTO webhook_events (event_id, type, payment_order_id, payload) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (event_id) DO NOTHING
-                RETURNING processed_at)
-            SELECT EXISTS (SELECT 1 FROM inserted)
-                OR EXISTS (SELECT 1 FROM webhook_events WHERE event_id = $1 AND processed_at IS NULL)
+            INSERT INTO webhook_events (event_id, type, payment_order_id, payload, processed_at, outcome)
+            VALUES ($1, $2, $3, $4, now(), $5)
+            ON CONFLICT (event_id) DO NOTHING
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = eventId });
         command.Parameters.Add(new NpgsqlParameter { Value = type });
         command.Parameters.Add(new NpgsqlParameter { Value = (object?)paymentOrderId ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = payload });
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
-    }
-
-    public async Task CompleteAsync(string eventId, string outcome, CancellationToken cancellationToken)
-    {
-        await using var command = database.CreateCommand("UPDATE webhook_events SET processed_at = now(), outcome = $2 WHERE event_id = $1");
-        command.Parameters.Add(new NpgsqlParameter { Value = eventId });
         command.Parameters.Add(new NpgsqlParameter { Value = outcome });
         await command.ExecuteNonQueryAsync(cancellationToken);
     }

@@ -54,7 +54,7 @@ public static class WebhooksApi
             return ApiProblem.Create(StatusCodes.Status400BadRequest, "invalid_signature", "Invalid webhook signature", verification.Failure);
         }
 
-        if (!await events.BeginAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, context.RequestAborted))
+        if (await events.WasHandledAsync(webhook.Id, context.RequestAborted))
         {
             return TypedResults.Ok(new WebhookReceipt(true, "duplicate"));
         }
@@ -65,12 +65,12 @@ public static class WebhooksApi
             // Not ours (or not yet): answered 200 so the PSP stops, and kept for investigation.
             loggers.CreateLogger(typeof(WebhooksApi)).LogWarning("PSP event {EventId} ({Type}) names unknown payment order {PaymentOrderId}; recorded for investigation",
                 webhook.Id, webhook.Type, webhook.PaymentOrderId);
-            await events.CompleteAsync(webhook.Id, "unknown_payment", context.RequestAborted);
+            await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, "unknown_payment", context.RequestAborted);
             return TypedResults.Ok(new WebhookReceipt(true, "unknown_payment"));
         }
 
         var outcome = await order.ApplyPspNoticeAsync(PspNotices.From(webhook)) == PspNoticeOutcome.Applied ? "applied" : "ignored";
-        await events.CompleteAsync(webhook.Id, outcome, context.RequestAborted);
+        await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, outcome, context.RequestAborted);
         return TypedResults.Ok(new WebhookReceipt(true, outcome));
     }
 }
