@@ -77,8 +77,6 @@ public static class LedgerAccounts
 
     public static string SellerPending(string seller) => $"seller_payable:{seller}:pending";
 
-    public static string SellerAvailable(string seller) => $"seller_payable:{seller}:available";
-
     public static long WriterShardFor(string reference) =>
         (long)((uint)StableHash(reference) % WriterShardCount);
 

@@ -7,18 +7,10 @@ namespace Payments.Core.Money;
 [GenerateSerializer, Immutable, Alias("Payments.Money")]
 public readonly record struct Money([property: Id(0)] long Minor, [property: Id(1)] Currency Currency)
 {
-    public static Money Zero(Currency currency) => new(0, currency);
-
     public Money Add(Money other)
     {
         RequireSameCurrency(other);
         return new Money(checked(Minor + other.Minor), Currency);
-    }
-
-    public Money Subtract(Money other)
-    {
-        RequireSameCurrency(other);
-        return new Money(checked(Minor - other.Minor), Currency);
     }
 
     /// <summary>Formats with exactly the currency's number of decimals: "100.00", "0.00", "5000", "-1.250".</summary>
