@@ -33,12 +33,15 @@ internal static class StripeEvents
             },
         });
 
-    public static string Signature(string payload, string secret, DateTimeOffset at)
-    {
-        var timestamp = at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{timestamp}.{payload}"));
-        return $"t={timestamp},v1={Convert.ToHexStringLower(mac)}";
-    }
+    /// <summary>A <c>Stripe-Signature</c> header: <c>t=&lt;unix seconds&gt;,v1=&lt;mac&gt;</c>.</summary>
+    public static string Signature(string payload, string secret, DateTimeOffset at) =>
+        $"t={UnixSeconds(at)},v1={Mac(payload, secret, UnixSeconds(at))}";
+
+    public static string UnixSeconds(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Stripe's v1 signature: hex HMAC-SHA256, keyed by the secret, of "&lt;timestamp&gt;.&lt;payload&gt;".</summary>
+    public static string Mac(string payload, string secret, string timestamp) =>
+        Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{timestamp}.{payload}")));
 
     public static async Task<HttpResponseMessage> DeliverAsync(this HttpClient client, string payload, string? signature)
     {

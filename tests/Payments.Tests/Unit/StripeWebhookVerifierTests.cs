@@ -7,6 +7,8 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Payments.Psp;
 
+using Payments.Tests.Infrastructure;
+
 namespace Payments.Tests.Unit;
 
 public sealed class StripeWebhookVerifierTests
@@ -51,17 +53,6 @@ public sealed class StripeWebhookVerifierTests
             Options.Create(new PspOptions { WebhookSecrets = secrets.Length > 0 ? secrets : [Secret] }),
             time ?? new FakeTimeProvider(Now));
 
-    private static string Sign(string payload, string secret, DateTimeOffset at) =>
-        $"t={Unix(at)},v1={Signature(payload, secret, at)}";
-
-    private static string Unix(DateTimeOffset at) => at.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-
-    private static string Signature(string payload, string secret, DateTimeOffset at)
-    {
-        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes($"{Unix(at)}.{payload}"));
-        return Convert.ToHexStringLower(mac);
-    }
-
     private static PspEvent AssertValid(PspWebhookVerification verification)
     {
         Assert.True(verification.IsValid, $"refused: {verification.Failure}");
@@ -72,7 +63,7 @@ public sealed class StripeWebhookVerifierTests
     [Fact]
     public void Payment_intent_succeeded_maps_the_intent()
     {
-        var verification = CreateVerifier().Verify(PaymentIntentSucceeded, Sign(PaymentIntentSucceeded, Secret, Now));
+        var verification = CreateVerifier().Verify(PaymentIntentSucceeded, StripeEvents.Signature(PaymentIntentSucceeded, Secret, Now));
 
         var psp = AssertValid(verification);
         Assert.Equal("evt_3PaySucceeded01", psp.Id);
@@ -117,7 +108,7 @@ public sealed class StripeWebhookVerifierTests
             }
             """;
 
-        var psp = AssertValid(CreateVerifier().Verify(payload, Sign(payload, Secret, Now)));
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
 
         Assert.Equal("payment_intent.payment_failed", psp.Type);
         Assert.Equal("po_1002", psp.PaymentOrderId);
@@ -136,7 +127,7 @@ public sealed class StripeWebhookVerifierTests
              "last_payment_error":{"type":"card_error","code":"expired_card","message":"Your card has expired."}}}}
             """;
 
-        var psp = AssertValid(CreateVerifier().Verify(payload, Sign(payload, Secret, Now)));
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
 
         Assert.Equal("expired_card", psp.FailureCode);
         Assert.Equal("Your card has expired.", psp.FailureMessage);
@@ -173,7 +164,7 @@ public sealed class StripeWebhookVerifierTests
             }
             """;
 
-        var psp = AssertValid(CreateVerifier().Verify(payload, Sign(payload, Secret, Now)));
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
 
         Assert.Equal("checkout.session.completed", psp.Type);
         Assert.Equal("cs_test_a1B2c3", psp.CheckoutSessionId);
@@ -192,7 +183,7 @@ public sealed class StripeWebhookVerifierTests
              "client_reference_id":null,"metadata":{"payment_order_id":"po_1005"}}}}
             """;
 
-        var psp = AssertValid(CreateVerifier().Verify(payload, Sign(payload, Secret, Now)));
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
 
         Assert.Equal("po_1005", psp.PaymentOrderId);
         Assert.Equal("unpaid", psp.SessionPaymentStatus);
@@ -240,7 +231,7 @@ public sealed class StripeWebhookVerifierTests
             }
             """;
 
-        var psp = AssertValid(CreateVerifier().Verify(payload, Sign(payload, Secret, Now)));
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
 
         Assert.Equal("charge.refunded", psp.Type);
         Assert.Equal("po_1001", psp.PaymentOrderId);
@@ -278,7 +269,7 @@ public sealed class StripeWebhookVerifierTests
             }
             """;
 
-        var psp = AssertValid(CreateVerifier().Verify(payload, Sign(payload, Secret, Now)));
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
 
         Assert.Equal("refund.updated", psp.Type);
         Assert.Equal("rf_9", psp.RefundId);
@@ -297,7 +288,7 @@ public sealed class StripeWebhookVerifierTests
              "metadata":{"payout_id":"pay_1"}}}}
             """;
 
-        var psp = AssertValid(CreateVerifier().Verify(payload, Sign(payload, Secret, Now)));
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
 
         Assert.Equal("evt_1PayoutPaid01", psp.Id);
         Assert.Equal("payout.paid", psp.Type);
@@ -337,7 +328,7 @@ public sealed class StripeWebhookVerifierTests
     [Fact]
     public void A_signature_made_with_another_secret_is_refused()
     {
-        var verification = CreateVerifier().Verify(PaymentIntentSucceeded, Sign(PaymentIntentSucceeded, "whsec_attacker", Now));
+        var verification = CreateVerifier().Verify(PaymentIntentSucceeded, StripeEvents.Signature(PaymentIntentSucceeded, "whsec_attacker", Now));
 
         Assert.False(verification.IsValid);
         Assert.Equal(StripeWebhookVerifier.SignatureMismatch, verification.Failure);
@@ -346,7 +337,7 @@ public sealed class StripeWebhookVerifierTests
     [Fact]
     public void A_tampered_body_is_refused()
     {
-        var header = Sign(PaymentIntentSucceeded, Secret, Now);
+        var header = StripeEvents.Signature(PaymentIntentSucceeded, Secret, Now);
         var tampered = PaymentIntentSucceeded.Replace("\"amount\": 10000", "\"amount\": 1", StringComparison.Ordinal);
         Assert.NotEqual(PaymentIntentSucceeded, tampered);
 
@@ -362,7 +353,7 @@ public sealed class StripeWebhookVerifierTests
         var time = new FakeTimeProvider(Now);
         var verifier = CreateVerifier(time);
         var signedAt = Now - TimeSpan.FromSeconds(300);
-        var header = Sign(PaymentIntentSucceeded, Secret, signedAt);
+        var header = StripeEvents.Signature(PaymentIntentSucceeded, Secret, signedAt);
 
         Assert.True(verifier.Verify(PaymentIntentSucceeded, header).IsValid);
 
@@ -378,7 +369,7 @@ public sealed class StripeWebhookVerifierTests
     {
         var verification = CreateVerifier().Verify(
             PaymentIntentSucceeded,
-            Sign(PaymentIntentSucceeded, Secret, Now + TimeSpan.FromSeconds(301)));
+            StripeEvents.Signature(PaymentIntentSucceeded, Secret, Now + TimeSpan.FromSeconds(301)));
 
         Assert.False(verification.IsValid);
         Assert.Equal(StripeWebhookVerifier.TimestampOutOfTolerance, verification.Failure);
@@ -389,15 +380,15 @@ public sealed class StripeWebhookVerifierTests
     {
         var verifier = CreateVerifier(null, Secret, RotatedSecret);
 
-        Assert.True(verifier.Verify(PaymentIntentSucceeded, Sign(PaymentIntentSucceeded, RotatedSecret, Now)).IsValid);
-        Assert.True(verifier.Verify(PaymentIntentSucceeded, Sign(PaymentIntentSucceeded, Secret, Now)).IsValid);
-        Assert.False(verifier.Verify(PaymentIntentSucceeded, Sign(PaymentIntentSucceeded, "whsec_other", Now)).IsValid);
+        Assert.True(verifier.Verify(PaymentIntentSucceeded, StripeEvents.Signature(PaymentIntentSucceeded, RotatedSecret, Now)).IsValid);
+        Assert.True(verifier.Verify(PaymentIntentSucceeded, StripeEvents.Signature(PaymentIntentSucceeded, Secret, Now)).IsValid);
+        Assert.False(verifier.Verify(PaymentIntentSucceeded, StripeEvents.Signature(PaymentIntentSucceeded, "whsec_other", Now)).IsValid);
     }
 
     [Fact]
     public void A_header_with_several_v1_values_is_accepted_when_any_matches()
     {
-        var header = $"t={Unix(Now)},v1={Signature(PaymentIntentSucceeded, "whsec_old", Now)},v1={Signature(PaymentIntentSucceeded, Secret, Now)}";
+        var header = $"t={StripeEvents.UnixSeconds(Now)},v1={StripeEvents.Mac(PaymentIntentSucceeded, "whsec_old", StripeEvents.UnixSeconds(Now))},v1={StripeEvents.Mac(PaymentIntentSucceeded, Secret, StripeEvents.UnixSeconds(Now))}";
 
         var psp = AssertValid(CreateVerifier().Verify(PaymentIntentSucceeded, header));
 
@@ -407,7 +398,7 @@ public sealed class StripeWebhookVerifierTests
     [Fact]
     public void Other_schemes_in_the_header_are_ignored()
     {
-        var header = $"t={Unix(Now)},v0=deadbeef,v1={Signature(PaymentIntentSucceeded, Secret, Now)}";
+        var header = $"t={StripeEvents.UnixSeconds(Now)},v0=deadbeef,v1={StripeEvents.Mac(PaymentIntentSucceeded, Secret, StripeEvents.UnixSeconds(Now))}";
 
         Assert.True(CreateVerifier().Verify(PaymentIntentSucceeded, header).IsValid);
     }
@@ -421,7 +412,7 @@ public sealed class StripeWebhookVerifierTests
     [InlineData("{\"object\":\"event\",\"type\":\"payment_intent.succeeded\",\"created\":1795608000,\"data\":{\"object\":{}}}")]
     public void A_signed_but_unparseable_payload_is_refused(string payload)
     {
-        var verification = CreateVerifier().Verify(payload, Sign(payload, Secret, Now));
+        var verification = CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now));
 
         Assert.False(verification.IsValid);
         Assert.Equal(StripeWebhookVerifier.PayloadInvalid, verification.Failure);
@@ -430,7 +421,7 @@ public sealed class StripeWebhookVerifierTests
     [Fact]
     public void An_empty_payload_is_refused()
     {
-        var verification = CreateVerifier().Verify(string.Empty, Sign(string.Empty, Secret, Now));
+        var verification = CreateVerifier().Verify(string.Empty, StripeEvents.Signature(string.Empty, Secret, Now));
 
         Assert.False(verification.IsValid);
     }
@@ -455,7 +446,7 @@ public sealed class StripeWebhookVerifierTests
 
         Assert.Same(verifier, provider.GetRequiredService<StripeWebhookVerifier>());
         Assert.Same(time, provider.GetRequiredService<TimeProvider>());
-        Assert.True(verifier.Verify(PaymentIntentSucceeded, Sign(PaymentIntentSucceeded, RotatedSecret, Now)).IsValid);
-        Assert.False(verifier.Verify(PaymentIntentSucceeded, Sign(PaymentIntentSucceeded, "whsec_dev_payments_orleans", Now)).IsValid);
+        Assert.True(verifier.Verify(PaymentIntentSucceeded, StripeEvents.Signature(PaymentIntentSucceeded, RotatedSecret, Now)).IsValid);
+        Assert.False(verifier.Verify(PaymentIntentSucceeded, StripeEvents.Signature(PaymentIntentSucceeded, "whsec_dev_payments_orleans", Now)).IsValid);
     }
 }
