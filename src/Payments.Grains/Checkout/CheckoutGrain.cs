@@ -51,17 +51,8 @@ internal sealed class CheckoutGrain(
                 CreatedAt = now,
                 UpdatedAt = now,
             };
-            try
-            {
-                await checkout.WriteStateAsync();
-            }
-            catch
-            {
-                // Not stored, so the checkout does not exist: memory must not say otherwise to the retry.
-                checkout.State = new CheckoutState();
-                DeactivateOnIdle();
-                throw;
-            }
+            // Not stored, so the checkout does not exist: memory must not say otherwise to the retry.
+            await checkout.WriteOrUndoAsync(this, () => checkout.State = new CheckoutState());
         }
 
         // Creating an order that this checkout created before is a no-op, so a retried checkout converges.

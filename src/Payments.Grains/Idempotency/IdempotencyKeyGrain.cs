@@ -41,17 +41,8 @@ internal sealed class IdempotencyKeyGrain(
         state.Completed = false;
         state.LockedAt = now;
         state.LockToken = Guid.NewGuid().ToString("N");
-        try
-        {
-            await key.WriteStateAsync();
-        }
-        catch
-        {
-            // Not stored, so not locked: memory must not turn the client's retry away.
-            (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken) = previous;
-            DeactivateOnIdle();
-            throw;
-        }
+        // Not stored, so not locked: memory must not turn the client's retry away.
+        await key.WriteOrUndoAsync(this, () => (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken) = previous);
 
         return new BeginRequestResult(BeginRequestOutcome.Started, null, null, state.LockToken);
     }

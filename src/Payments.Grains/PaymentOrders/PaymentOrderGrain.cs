@@ -54,7 +54,7 @@ internal sealed class PaymentOrderGrain(
         }
 
         // The reminder goes first: should we die right after the state is written, it still wakes the order.
-        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        await RegisterDriveReminderAsync();
         var now = time.GetUtcNow();
         order.State = new PaymentOrderState
         {
@@ -281,7 +281,7 @@ internal sealed class PaymentOrderGrain(
         await PersistAsync();
         if (resolvesDeadLetter)
         {
-            await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+            await RegisterDriveReminderAsync();
             await deadLetters.MarkReplayedAsync(PaymentOrderId, State.UpdatedAt);
         }
 
@@ -424,7 +424,7 @@ internal sealed class PaymentOrderGrain(
             CreatedAt = time.GetUtcNow(),
         };
         // The reminder first: should we die right after the reservation is stored, it still finishes the refund.
-        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        await RegisterDriveReminderAsync();
         State.Refunds.Add(refund);
         State.UpdatedAt = refund.CreatedAt;
         AssertConsistent();
@@ -523,7 +523,7 @@ internal sealed class PaymentOrderGrain(
         State.NextRetryAt = null;
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
-        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        await RegisterDriveReminderAsync();
         await deadLetters.MarkReplayedAsync(PaymentOrderId, State.UpdatedAt);
         await DriveAsync();
         return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.Replayed, ToView());
@@ -717,23 +717,18 @@ internal sealed class PaymentOrderGrain(
     }
 
     /// <summary>
-    /// Writes the state. If the write fails, memory may be ahead of storage, or (on an ETag conflict) another
-    /// activation owns the order: this activation goes away and the next call starts again from what is stored.
+    /// Writes the state. The order's changes are not undone one by one on failure: the activation goes away and the
+    /// next call starts again from what is stored, which the write-ahead design makes safe. Its timer goes with it.
     /// </summary>
-    private async Task PersistAsync()
+    private Task PersistAsync() => order.WriteOrUndoAsync(this, () =>
     {
-        try
-        {
-            await order.WriteStateAsync();
-        }
-        catch
-        {
-            _retryTimer?.Dispose();
-            _retryTimer = null;
-            DeactivateOnIdle();
-            throw;
-        }
-    }
+        _retryTimer?.Dispose();
+        _retryTimer = null;
+    });
+
+    /// <summary>The durable net: while an order owes work, its reminder wakes it (after a crash, too).</summary>
+    private Task RegisterDriveReminderAsync() =>
+        this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
 
     private async Task UnregisterDriveReminderAsync()
     {

@@ -21,16 +21,7 @@ internal sealed class SellerWalletGrain(
         }
 
         wallet.State.MerchantId = command.MerchantId;
-        try
-        {
-            await wallet.WriteStateAsync();
-        }
-        catch
-        {
-            wallet.State.MerchantId = null;
-            DeactivateOnIdle();
-            throw;
-        }
+        await wallet.WriteOrUndoAsync(this, () => wallet.State.MerchantId = null);
 
         return new ClaimSellerResult(ClaimSellerOutcome.Claimed);
     }
@@ -73,20 +64,14 @@ internal sealed class SellerWalletGrain(
         balance.Pending = checked(balance.Pending + deltaMinor);
         wallet.State.MerchantId ??= merchantId;
         wallet.State.AppliedOperations.Add(operationId);
-        try
+        AssertConsistent();
+        // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
+        await wallet.WriteOrUndoAsync(this, () =>
         {
-            AssertConsistent();
-            await wallet.WriteStateAsync();
-        }
-        catch
-        {
-            // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
             balance.Pending -= deltaMinor;
             wallet.State.MerchantId = merchantBefore;
             wallet.State.AppliedOperations.Remove(operationId);
-            DeactivateOnIdle();
-            throw;
-        }
+        });
 
         return new WalletOperationResult(WalletOperationOutcome.Applied);
     }
