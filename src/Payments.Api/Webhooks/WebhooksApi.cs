@@ -59,8 +59,10 @@ public static class WebhooksApi
             return TypedResults.Ok(new WebhookReceipt(true, "duplicate"));
         }
 
-        var order = ClientId.IsValid(webhook.PaymentOrderId) ? grains.GetGrain<IPaymentOrderGrain>(webhook.PaymentOrderId!) : null;
-        if (order is null || await order.GetAsync() is null)
+        var outcome = ClientId.IsValid(webhook.PaymentOrderId)
+            ? await grains.GetGrain<IPaymentOrderGrain>(webhook.PaymentOrderId!).ApplyPspNoticeAsync(PspNotices.From(webhook))
+            : PspNoticeOutcome.UnknownOrder;
+        if (outcome == PspNoticeOutcome.UnknownOrder)
         {
             // Not ours (or not yet): answered 200 so the PSP stops, and kept for investigation.
             loggers.CreateLogger(typeof(WebhooksApi)).LogWarning("PSP event {EventId} ({Type}) names unknown payment order {PaymentOrderId}; recorded for investigation",
@@ -69,8 +71,8 @@ public static class WebhooksApi
             return TypedResults.Ok(new WebhookReceipt(true, "unknown_payment"));
         }
 
-        var outcome = await order.ApplyPspNoticeAsync(PspNotices.From(webhook)) == PspNoticeOutcome.Applied ? "applied" : "ignored";
-        await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, outcome, context.RequestAborted);
-        return TypedResults.Ok(new WebhookReceipt(true, outcome));
+        var recorded = outcome == PspNoticeOutcome.Applied ? "applied" : "ignored";
+        await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, recorded, context.RequestAborted);
+        return TypedResults.Ok(new WebhookReceipt(true, recorded));
     }
 }

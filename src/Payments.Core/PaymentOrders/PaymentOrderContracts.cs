@@ -170,6 +170,9 @@ public enum PspNoticeOutcome
 
     /// <summary>Late, duplicate or out of order: the order is already past what the event says.</summary>
     Ignored = 1,
+
+    /// <summary>No such payment order.</summary>
+    UnknownOrder = 2,
 }
 
 [GenerateSerializer, Alias("Payments.ReplayPaymentOrderOutcome")]

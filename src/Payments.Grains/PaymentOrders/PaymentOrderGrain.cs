@@ -249,7 +249,7 @@ internal sealed class PaymentOrderGrain(
     {
         if (!State.Exists)
         {
-            return PspNoticeOutcome.Ignored;
+            return PspNoticeOutcome.UnknownOrder;
         }
 
         var applied = notice.Kind switch
