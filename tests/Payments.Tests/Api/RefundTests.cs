@@ -143,8 +143,10 @@ public sealed class RefundTests(ServerFixture fixture)
         Assert.Equal("SUCCESS", order.Str("status"));
         await Eventually.MatchesAsync(async () => (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances")[0].Str("pending"),
             actual => actual == pending, TimeSpan.FromSeconds(10), $"{seller} pending {pending}");
-        var transactions = await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}");
-        Assert.Equal(refundTransactions, transactions.GetProperty("transactions").EnumerateArray().Count(transaction => transaction.Str("kind") == "refund"));
+        // The wallet debit and the reversing booking are applied side by side: one may land before the other.
+        await Eventually.MatchesAsync(async () => (await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}"))
+                .GetProperty("transactions").EnumerateArray().Count(transaction => transaction.Str("kind") == "refund"),
+            count => count == refundTransactions, TimeSpan.FromSeconds(10), $"{orderId} booked {refundTransactions} refunds");
         var balance = await _operator.GetJsonAsync($"/v1/ledger/accounts/seller_payable:{seller}:pending/balance");
         // A liability: its net (debits - credits) is minus what the seller is owed.
         Assert.Equal(pending == "0.00" ? "0.00" : "-" + pending, balance.GetProperty("balances")[0].Str("net"));
