@@ -123,7 +123,7 @@ public sealed class AsyncPaymentTests(ServerFixture fixture)
             Assert.Equal(HttpStatusCode.Accepted, created.StatusCode);
 
             await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
-                order => order.Str("status") == "SUCCESS", TimeSpan.FromSeconds(30), $"{orderId} to succeed without its webhook");
+                order => order.Str("status") == "SUCCESS", TimeSpan.FromSeconds(60), $"{orderId} to succeed without its webhook");
         }
         finally
         {

@@ -68,7 +68,6 @@ public sealed class RefundTests(ServerFixture fixture)
             refund = await response.JsonAsync();
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
             Assert.Equal("PENDING", refund.Str("status"));
-            Assert.Equal("0.00", (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).Str("refunded_amount"));
         }
         finally
         {

@@ -53,14 +53,17 @@ public sealed class TestServer : IAsyncDisposable
             ["PaymentOrders:Retry:DelayBase"] = "00:00:00.050",
             ["PaymentOrders:Retry:DelayMax"] = "00:00:00.500",
             ["PaymentOrders:Retry:AttemptsMax"] = "12",
-            ["Psp:RequestTimeout"] = "00:00:02",
+            // Generous, so that a slow machine does not turn an answer into an extra attempt (tests count attempts);
+            // lost answers are simulated by dropped connections, which need no timeout.
+            ["Psp:RequestTimeout"] = "00:00:10",
             ["Operations:StuckAfter"] = "00:00:00",
             // The PSP's own signing secret first (the simulator signs with it), then one being rotated in.
             ["Psp:WebhookSecrets:0"] = WebhookSecret,
             ["Psp:WebhookSecrets:1"] = RotatedWebhookSecret,
-            // A payment whose webhook never comes is looked up at the PSP after this long (the simulator
-            // finishes pm_sim_processing after 2 s: its webhook comes first).
-            ["PaymentOrders:PspPollAfter"] = "00:00:05",
+            // A payment whose webhook never comes is looked up at the PSP after this long. Well past the simulator's
+            // 2 s for pm_sim_processing, so that tests which expect the webhook to finish an order are not beaten
+            // by the poll on a slow machine.
+            ["PaymentOrders:PspPollAfter"] = "00:00:15",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
         };
