@@ -66,7 +66,7 @@ public static class PspSimulatorApplication
             : SimulatorSettings.DefaultProcessingDelay;
         builder.Services.AddSingleton(new SimulatorSettings(processingDelay));
         builder.Services.AddHostedService<WebhookDelivery>();
-        builder.Services.AddHostedService<ProcessingCompletion>();
+        builder.Services.AddHostedService<DelayedOutcomes>();
 
         var app = builder.Build();
         _ = app.Services.GetRequiredService<SimulatorStore>();

@@ -7,7 +7,8 @@ namespace Payments.PspSimulator;
 
 /// <summary>
 /// <c>/v1/refunds</c>: refunds of a succeeded intent's charge, whole or in parts, never more than was
-/// charged. They succeed at once and are announced with <c>charge.refunded</c> and <c>refund.updated</c>.
+/// charged. They succeed at once and are announced with <c>charge.refunded</c> and <c>refund.updated</c>;
+/// those of a <c>pm_card_refundFail</c> charge fail later (<see cref="DelayedOutcomes"/>).
 /// </summary>
 internal static class RefundsApi
 {
@@ -117,6 +118,9 @@ internal static class RefundsApi
             Reason = reason,
             Metadata = form.Nested("metadata"),
             Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds(),
+            FailingSince = TestPaymentMethods.TryGetBehavior(intent.PaymentMethod ?? string.Empty, out var behavior) && behavior == TestCardBehavior.RefundsFail
+                ? DateTimeOffset.UtcNow
+                : null,
         };
         var refunded = intent with { AmountRefunded = intent.AmountRefunded + amount };
         changes.SaveIntent(refunded);
@@ -124,5 +128,21 @@ internal static class RefundsApi
         webhooks.Raise(changes, "charge.refunded", StripeJson.Charge(refunded));
         webhooks.Raise(changes, "refund.updated", StripeJson.Refund(refund));
         return new SimulatorResponse(200, StripeJson.Serialize(StripeJson.Refund(refund)));
+    }
+
+    /// <summary>
+    /// Turns a succeeded refund into a failed one, as a bank does when the card it went back to is closed: the money
+    /// stays with the merchant, the charge counts it as unrefunded again, and <c>refund.failed</c> says so.
+    /// </summary>
+    public static void Fail(SimulatorTransaction changes, SimulatorWebhooks webhooks, SimulatedRefund refund)
+    {
+        var failed = refund with { Status = "failed", FailureReason = "expired_or_canceled_card", FailingSince = null };
+        changes.SaveRefund(failed);
+        if (changes.FindIntent(refund.PaymentIntent) is { } intent)
+        {
+            changes.SaveIntent(intent with { AmountRefunded = intent.AmountRefunded - refund.Amount });
+        }
+
+        webhooks.Raise(changes, "refund.failed", StripeJson.Refund(failed));
     }
 }

@@ -1,6 +1,9 @@
 namespace Payments.PspSimulator;
 
-/// <summary>The simulator's state of one refund. Refunds succeed at once, so it never changes.</summary>
+/// <summary>
+/// The simulator's state of one refund. Immutable; updates replace it in the store. Refunds succeed at once; those of a
+/// <c>pm_card_refundFail</c> charge fail later.
+/// </summary>
 public sealed record SimulatedRefund
 {
     public required string Id { get; init; }
@@ -23,4 +26,13 @@ public sealed record SimulatedRefund
 
     /// <summary>Unix seconds.</summary>
     public required long Created { get; init; }
+
+    /// <summary>Why a failed refund failed, as Stripe words it (<c>expired_or_canceled_card</c>, ...).</summary>
+    public string? FailureReason { get; init; }
+
+    /// <summary>
+    /// For a refund that will fail: since when it has been <c>succeeded</c>. It fails the processing delay of the running
+    /// simulator later, like a processing intent finishes.
+    /// </summary>
+    public DateTimeOffset? FailingSince { get; init; }
 }

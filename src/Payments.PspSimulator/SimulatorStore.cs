@@ -53,6 +53,7 @@ public sealed class SimulatorStore : IDisposable
     private readonly HashSet<string> _processingIntents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimulatedCheckoutSession> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimulatedRefund> _refunds = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _failingRefunds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimulatedEvent> _events = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _eventPosition = new(StringComparer.Ordinal);
     private readonly List<string> _eventOrder = [];
@@ -215,6 +216,15 @@ public sealed class SimulatorStore : IDisposable
         }
     }
 
+    /// <summary>The refunds that succeeded for now and will fail.</summary>
+    public IReadOnlyList<SimulatedRefund> ListFailingRefunds()
+    {
+        lock (_gate)
+        {
+            return _failingRefunds.Select(id => _refunds[id]).ToList();
+        }
+    }
+
     public SimulatedCheckoutSession? FindSession(string id)
     {
         lock (_gate)
@@ -318,7 +328,7 @@ public sealed class SimulatorStore : IDisposable
 
             foreach (var refund in transaction.Refunds.Values)
             {
-                _refunds[refund.Id] = refund;
+                ApplyRefund(refund);
             }
 
             foreach (var webhookEvent in transaction.Events)
@@ -377,6 +387,19 @@ public sealed class SimulatorStore : IDisposable
             _log.SetLength(_logLength);
             _log.Position = _logLength;
             throw;
+        }
+    }
+
+    private void ApplyRefund(SimulatedRefund refund)
+    {
+        _refunds[refund.Id] = refund;
+        if (refund.FailingSince is not null)
+        {
+            _failingRefunds.Add(refund.Id);
+        }
+        else
+        {
+            _failingRefunds.Remove(refund.Id);
         }
     }
 
@@ -486,7 +509,7 @@ public sealed class SimulatorStore : IDisposable
 
         foreach (var refund in line.Refunds ?? [])
         {
-            _refunds[refund.Id] = refund;
+            ApplyRefund(refund);
         }
 
         foreach (var webhookEvent in line.Events ?? [])
@@ -644,6 +667,9 @@ public sealed class SimulatorTransaction
         ArgumentNullException.ThrowIfNull(session);
         Sessions[session.Id] = session;
     }
+
+    public SimulatedRefund? FindRefund(string id) =>
+        Refunds.TryGetValue(id, out var pending) ? pending : _store.FindRefund(id);
 
     public void SaveRefund(SimulatedRefund refund)
     {

@@ -31,7 +31,7 @@ internal sealed class SimulatorWebhooks(SimulatorFaults faults, SimulatorWebhook
 }
 
 /// <summary>Settings of simulated behavior that are not faults.</summary>
-/// <param name="ProcessingDelay">How long a <c>pm_sim_processing</c> intent stays <c>processing</c> before it succeeds.</param>
+/// <param name="ProcessingDelay">How long a <c>pm_sim_processing</c> intent stays <c>processing</c> before it succeeds, and a refund of a <c>pm_card_refundFail</c> charge stays <c>succeeded</c> before it fails.</param>
 internal sealed record SimulatorSettings(TimeSpan ProcessingDelay)
 {
     public static readonly TimeSpan DefaultProcessingDelay = TimeSpan.FromSeconds(2);

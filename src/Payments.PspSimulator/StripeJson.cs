@@ -128,6 +128,7 @@ public static class StripeJson
             ["charge"] = refund.Charge,
             ["created"] = refund.Created,
             ["currency"] = refund.Currency,
+            ["failure_reason"] = refund.FailureReason,
             ["metadata"] = Metadata(refund.Metadata),
             ["payment_intent"] = refund.PaymentIntent,
             ["reason"] = refund.Reason,

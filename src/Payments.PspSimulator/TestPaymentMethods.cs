@@ -14,6 +14,9 @@ public enum TestCardBehavior
 
     /// <summary>HTTP 503 with <c>Retry-After</c> twice, then succeeds.</summary>
     UnavailableTwice,
+
+    /// <summary>Charged; a refund of it succeeds at first and fails a while later (<c>refund.failed</c>), as when the card was closed.</summary>
+    RefundsFail,
 }
 
 /// <summary>Stripe's test payment methods, and the simulator's own <c>pm_sim_*</c> ones.</summary>
@@ -27,6 +30,7 @@ public static class TestPaymentMethods
         ["pm_card_chargeDeclined"] = TestCardBehavior.Declined,
         ["pm_card_chargeDeclinedInsufficientFunds"] = TestCardBehavior.DeclinedInsufficientFunds,
         ["pm_card_authenticationRequired"] = TestCardBehavior.RequiresAction,
+        ["pm_card_refundFail"] = TestCardBehavior.RefundsFail,
         ["pm_sim_processing"] = TestCardBehavior.Processing,
         ["pm_sim_timeout_once"] = TestCardBehavior.TimeoutOnce,
         ["pm_sim_unavailable_twice"] = TestCardBehavior.UnavailableTwice,

@@ -169,7 +169,7 @@ internal sealed class PaymentOrderGrain(
     private bool IsDone() =>
         (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
         || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
-            && State.Refunds.All(refund => refund.Status == RefundStatus.Failed || (refund.Status == RefundStatus.Succeeded && !refund.OwesEffects)));
+            && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects));
 
     private async Task ChargeAsync()
     {
@@ -252,6 +252,7 @@ internal sealed class PaymentOrderGrain(
             return PspNoticeOutcome.UnknownOrder;
         }
 
+        var wasDone = IsDone();
         var applied = notice.Kind switch
         {
             PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty)),
@@ -274,6 +275,12 @@ internal sealed class PaymentOrderGrain(
             State.DeadLetteredAt = null;
             State.AttemptsAtBudgetStart = State.Attempts;
             State.EffectFailures = 0;
+        }
+
+        if (wasDone && !IsDone())
+        {
+            // Finished orders have no reminder; this one owes effects again (a refund failed after it succeeded).
+            await RegisterDriveReminderAsync();
         }
 
         State.UpdatedAt = time.GetUtcNow();
@@ -493,6 +500,18 @@ internal sealed class PaymentOrderGrain(
     private bool FinishRefund(string? refundId, bool succeeded, string? failureCode)
     {
         var refund = State.Refunds.FirstOrDefault(candidate => candidate.RefundId == refundId);
+        if (refund is { Status: RefundStatus.Succeeded } && !succeeded)
+        {
+            // Stripe can fail a refund after it succeeded (refund.failed): the buyer did not get the money back.
+            logger.LogWarning("Refund {RefundId} of {PaymentOrderId} failed after it had succeeded ({FailureCode}); its booking is reversed",
+                refund.RefundId, PaymentOrderId, failureCode);
+            refund.Status = RefundStatus.Failed;
+            refund.FailureCode = failureCode;
+            refund.FailedAfterSuccess = true;
+            State.RefundedMinor -= refund.AmountMinor;
+            return true;
+        }
+
         if (refund is null || refund.Status != RefundStatus.Pending)
         {
             return false;
@@ -666,6 +685,25 @@ internal sealed class PaymentOrderGrain(
                 effects.Add((ledger.AppendAsync(new LedgerTransaction(refundId, "refund", PaymentOrderId, refund.PspRefundId,
                     [new LedgerEntry(pending, EntryDirection.Debit, refunded), new LedgerEntry(receivable, EntryDirection.Credit, refunded)])),
                     () => refund.LedgerUpdated = true));
+            }
+
+            if (!refund.FailedAfterSuccess)
+            {
+                continue;
+            }
+
+            // The refund bounced: the seller is owed the money again, and the PSP owes it to us again.
+            var reversalId = $"refund_failed:{refund.RefundId}";
+            if (!refund.ReversalWalletUpdated)
+            {
+                effects.Add((wallet.CreditPendingAsync(new CreditPendingFunds(reversalId, State.MerchantId, refunded)), () => refund.ReversalWalletUpdated = true));
+            }
+
+            if (!refund.ReversalLedgerUpdated)
+            {
+                effects.Add((ledger.AppendAsync(new LedgerTransaction(reversalId, "refund_failed", PaymentOrderId, refund.PspRefundId,
+                    [new LedgerEntry(receivable, EntryDirection.Debit, refunded), new LedgerEntry(pending, EntryDirection.Credit, refunded)])),
+                    () => refund.ReversalLedgerUpdated = true));
             }
         }
 

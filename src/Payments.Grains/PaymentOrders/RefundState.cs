@@ -43,5 +43,24 @@ internal sealed class RefundState
     [Id(10)]
     public bool PspAnswered { get; set; }
 
-    public bool OwesEffects => Status == RefundStatus.Succeeded && !(WalletUpdated && LedgerUpdated);
+    /// <summary>
+    /// The PSP reported this refund succeeded and later that it failed (the card it went back to was closed): the
+    /// money stayed with us after all, so the refund's booking is itself reversed.
+    /// </summary>
+    [Id(11)]
+    public bool FailedAfterSuccess { get; set; }
+
+    [Id(12)]
+    public bool ReversalWalletUpdated { get; set; }
+
+    [Id(13)]
+    public bool ReversalLedgerUpdated { get; set; }
+
+    /// <summary>
+    /// The refund's booking is owed once the PSP has said it succeeded, even if it failed afterwards: a flag not yet
+    /// set may hide a call that did land, so the booking and its reversal are both made (each once), never guessed away.
+    /// </summary>
+    public bool OwesEffects =>
+        ((Status == RefundStatus.Succeeded || FailedAfterSuccess) && !(WalletUpdated && LedgerUpdated))
+        || (FailedAfterSuccess && !(ReversalWalletUpdated && ReversalLedgerUpdated));
 }

@@ -82,6 +82,37 @@ public sealed class RefundTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_refund_that_fails_after_it_succeeded_gives_the_seller_the_money_back_and_reverses_its_booking()
+    {
+        // pm_card_refundFail: the refund succeeds, and the PSP fails it a moment later (refund.failed), as for a closed card.
+        var (orderId, seller) = await PaidOrderAsync("30.00", "pm_card_refundFail");
+
+        using var response = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "10.00" }, Ids.New("key"));
+        var refund = await response.JsonAsync();
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("SUCCEEDED", refund.Str("status"));
+
+        var order = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+            order => order.GetProperty("refunds")[0].Str("status") == "FAILED", TimeSpan.FromSeconds(20), $"the refund of {orderId} to fail");
+        Assert.Equal("0.00", order.Str("refunded_amount"));
+        await Eventually.MatchesAsync(async () => (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances")[0].Str("pending"),
+            pending => pending == "30.00", TimeSpan.FromSeconds(10), $"{seller} pending back to 30.00");
+        var kinds = await Eventually.MatchesAsync(async () => (await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}"))
+                .GetProperty("transactions").EnumerateArray().Select(transaction => transaction.Str("kind")).ToArray(),
+            kinds => kinds.Length == 3, TimeSpan.FromSeconds(10), $"{orderId} booked three times");
+        Assert.Equal(["payin", "refund", "refund_failed"], kinds);
+        var balance = await _operator.GetJsonAsync($"/v1/ledger/accounts/seller_payable:{seller}:pending/balance");
+        Assert.Equal("-30.00", balance.GetProperty("balances")[0].Str("net"));
+        using var psp = fixture.Server.CreatePspClient();
+        Assert.Equal(0, Assert.Single(await psp.PaymentIntentsForAsync(orderId)).GetProperty("amount_refunded").GetInt64());
+        Assert.True((await _operator.GetJsonAsync("/v1/ops/invariants")).GetProperty("ok").GetBoolean());
+
+        // The money is the order's again: it can be refunded anew, up to the whole payment.
+        using var again = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "30.00" }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+    }
+
+    [Fact]
     public async Task A_failed_order_is_not_refundable()
     {
         var orderId = Ids.New("po");
@@ -127,10 +158,10 @@ public sealed class RefundTests(ServerFixture fixture)
         Assert.Equal("0.00", (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).Str("refunded_amount"));
     }
 
-    private async Task<(string OrderId, string Seller)> PaidOrderAsync(string amount)
+    private async Task<(string OrderId, string Seller)> PaidOrderAsync(string amount, string token = "pm_card_visa")
     {
         var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
-        using var created = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, amount, "USD")), Ids.New("key"));
+        using var created = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), token, (orderId, seller, amount, "USD")), Ids.New("key"));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         return (orderId, seller);
     }

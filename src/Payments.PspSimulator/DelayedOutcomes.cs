@@ -4,15 +4,16 @@ using Microsoft.Extensions.Logging;
 namespace Payments.PspSimulator;
 
 /// <summary>
-/// Finishes <c>processing</c> intents (<c>pm_sim_processing</c>) when their time comes: they succeed
-/// and <c>payment_intent.succeeded</c> is sent, the only way the caller learns of it. The start time is
-/// kept with the intent, so that after a restart those overdue finish at once and the rest on time.
+/// What the PSP finishes later, when its time comes: <c>processing</c> intents (<c>pm_sim_processing</c>) succeed
+/// and <c>payment_intent.succeeded</c> is sent, the only way the caller learns of it; refunds of a
+/// <c>pm_card_refundFail</c> charge fail and <c>refund.failed</c> is sent. The start time is kept with the intent or
+/// refund, so that after a restart those overdue finish at once and the rest on time.
 /// </summary>
-internal sealed partial class ProcessingCompletion(
+internal sealed partial class DelayedOutcomes(
     SimulatorStore store,
     SimulatorWebhooks webhooks,
     SimulatorSettings settings,
-    ILogger<ProcessingCompletion> logger) : BackgroundService
+    ILogger<DelayedOutcomes> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -35,7 +36,7 @@ internal sealed partial class ProcessingCompletion(
         }
     }
 
-    /// <summary>Completes every intent that is due, then waits for the next one or for a change.</summary>
+    /// <summary>Finishes every intent and refund that is due, then waits for the next one or for a change.</summary>
     private async Task CompleteDueAsync(CancellationToken stoppingToken)
     {
         var changed = store.NextChange;
@@ -61,9 +62,28 @@ internal sealed partial class ProcessingCompletion(
             });
         }
 
+        foreach (var refund in store.ListFailingRefunds())
+        {
+            if (refund.FailingSince + settings.ProcessingDelay is { } due && due > now)
+            {
+                next = next is { } earliest && earliest < due ? earliest : due;
+                continue;
+            }
+
+            store.Update(changes =>
+            {
+                if (changes.FindRefund(refund.Id) is { FailingSince: not null } current)
+                {
+                    RefundsApi.Fail(changes, webhooks, current);
+                }
+
+                return true;
+            });
+        }
+
         await ChangeWaits.WaitAsync(changed, next - now, stoppingToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Completing processing payment intents failed; trying again in a second")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Finishing delayed payment intents or refunds failed; trying again in a second")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception);
 }
