@@ -53,6 +53,13 @@ public interface IPspClient
     /// A refused or failed lookup is <see cref="PspRefundStatus.Unknown"/>.
     /// </summary>
     Task<PspRefundOutcome> GetRefundAsync(string refundId, string pspRefundId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Looks for our refund among the charge's refunds by its metadata (not by idempotency key): for when the key may be
+    /// older than the PSP keeps keys, and creating again could refund twice. Null when the PSP holds none;
+    /// <see cref="PspRefundStatus.Unknown"/> when the lookup itself failed.
+    /// </summary>
+    Task<PspRefundOutcome?> FindRefundAsync(string refundId, string paymentIntentId, CancellationToken cancellationToken);
 }
 
 /// <param name="ReturnUrl">Where the PSP sends the buyer back after the page.</param>

@@ -259,6 +259,29 @@ public sealed class StripePspClient : IPspClient
             cancellationToken).ConfigureAwait(false);
     }
 
+    public async Task<PspRefundOutcome?> FindRefundAsync(string refundId, string paymentIntentId, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(refundId);
+        ArgumentException.ThrowIfNullOrEmpty(paymentIntentId);
+
+        var none = new PspRefundOutcome(PspRefundStatus.Unknown, null, "not_found", "no refund");
+        var outcome = await CallAsync(
+            "find refund",
+            refundId,
+            async token =>
+            {
+                // A charge has few refunds (we allow a bounded number per order): one page holds them all.
+                var refunds = await _refunds.ListAsync(new RefundListOptions { PaymentIntent = paymentIntentId, Limit = 100 }, requestOptions: null, cancellationToken: token)
+                    .ConfigureAwait(false);
+                var ours = refunds.Data?.FirstOrDefault(refund => refund.Metadata?.GetValueOrDefault(RefundIdMetadataKey) == refundId);
+                return ours is null ? none : FromRefund(ours);
+            },
+            exception => new PspRefundOutcome(PspRefundStatus.Unknown, null, exception.StripeError?.Code ?? "lookup_failed", exception.Message),
+            (code, message) => new PspRefundOutcome(PspRefundStatus.Unknown, null, code, message),
+            cancellationToken).ConfigureAwait(false);
+        return ReferenceEquals(outcome, none) ? null : outcome;
+    }
+
     private Task<PspChargeOutcome> CallChargeAsync(
         string operation,
         string paymentOrderId,

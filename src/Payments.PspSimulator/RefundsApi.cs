@@ -17,6 +17,7 @@ internal static class RefundsApi
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/refunds", CreateAsync);
+        app.MapGet("/v1/refunds", ListAsync);
         app.MapGet("/v1/refunds/{id}", GetAsync);
     }
 
@@ -24,13 +25,37 @@ internal static class RefundsApi
     {
         var form = await StripeApi.ReadFormAsync(http.Request).ConfigureAwait(false);
         var key = StripeApi.IdempotencyKey(http.Request);
+        // A PSP that has forgotten the key (Stripe: after 24 h) runs the request as new.
         var (response, replayed) = await store.ExecuteIdempotentAsync(
-            key,
+            faults.Current.ForgetIdempotencyKeys ? null : key,
             StripeApi.Fingerprint(http.Request, form),
             transaction => StripeApi.WithFaults(faults, () => Create(transaction, webhooks, form, key)),
             () => StripeApi.IdempotencyMismatch(key!),
             http.RequestAborted).ConfigureAwait(false);
         await StripeApi.WriteAsync(http, response, replayed).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Stripe's refund list, filtered by <c>payment_intent</c> (the one filter we use), newest first: how a refund is found
+    /// when its idempotency key may be too old for the PSP to remember.
+    /// </summary>
+    private static Task ListAsync(HttpContext http, SimulatorStore store)
+    {
+        var paymentIntent = http.Request.Query["payment_intent"].ToString();
+        var data = new System.Text.Json.Nodes.JsonArray();
+        foreach (var refund in store.ListRefunds().Where(refund => paymentIntent.Length == 0 || refund.PaymentIntent == paymentIntent).Reverse())
+        {
+            data.Add(StripeJson.Refund(refund));
+        }
+
+        var list = new System.Text.Json.Nodes.JsonObject
+        {
+            ["object"] = "list",
+            ["url"] = "/v1/refunds",
+            ["has_more"] = false,
+            ["data"] = data,
+        };
+        return StripeApi.WriteAsync(http, new SimulatorResponse(200, StripeJson.Serialize(list)));
     }
 
     private static Task GetAsync(HttpContext http, SimulatorStore store, string id) =>

@@ -53,6 +53,7 @@ public sealed class SimulatorStore : IDisposable
     private readonly HashSet<string> _processingIntents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimulatedCheckoutSession> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimulatedRefund> _refunds = new(StringComparer.Ordinal);
+    private readonly List<string> _refundOrder = [];
     private readonly HashSet<string> _failingRefunds = new(StringComparer.Ordinal);
     private readonly Dictionary<string, SimulatedEvent> _events = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _eventPosition = new(StringComparer.Ordinal);
@@ -213,6 +214,15 @@ public sealed class SimulatorStore : IDisposable
         lock (_gate)
         {
             return _intentOrder.Where(_processingIntents.Contains).Select(id => _intents[id]).ToList();
+        }
+    }
+
+    /// <summary>Every refund, oldest first.</summary>
+    public IReadOnlyList<SimulatedRefund> ListRefunds()
+    {
+        lock (_gate)
+        {
+            return _refundOrder.Select(id => _refunds[id]).ToList();
         }
     }
 
@@ -392,6 +402,11 @@ public sealed class SimulatorStore : IDisposable
 
     private void ApplyRefund(SimulatedRefund refund)
     {
+        if (!_refunds.ContainsKey(refund.Id))
+        {
+            _refundOrder.Add(refund.Id);
+        }
+
         _refunds[refund.Id] = refund;
         if (refund.FailingSince is not null)
         {

@@ -6,6 +6,7 @@ namespace Payments.Grains.DeadLetters;
 public sealed class DeadLetterStore(NpgsqlDataSource database)
 {
     public const string StagePspCharge = "psp_charge";
+    public const string StagePspRefund = "psp_refund";
     public const string StageEffects = "effects";
 
     /// <summary>Records (or records again) that the order is parked. Safe to repeat.</summary>

@@ -253,6 +253,7 @@ internal sealed class PaymentOrderGrain(
         }
 
         var wasDone = IsDone();
+        var parkedForRefund = State.DeadLettered && State.Refunds.Any(IsOutOfBudget);
         var applied = notice.Kind switch
         {
             PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty)),
@@ -268,7 +269,9 @@ internal sealed class PaymentOrderGrain(
         }
 
         // Parked because we could not learn the outcome, and now the PSP tells it: nothing left for an operator.
-        var resolvesDeadLetter = State.DeadLettered && State.Status.IsFinal() && notice.Kind is PspNoticeKind.PaymentSucceeded or PspNoticeKind.PaymentFailed;
+        var resolvesDeadLetter = State.DeadLettered
+            && ((State.Status.IsFinal() && notice.Kind is PspNoticeKind.PaymentSucceeded or PspNoticeKind.PaymentFailed)
+                || (parkedForRefund && !State.Refunds.Any(IsOutOfBudget)));
         if (resolvesDeadLetter)
         {
             State.DeadLettered = false;
@@ -446,8 +449,16 @@ internal sealed class PaymentOrderGrain(
         foreach (var refund in State.Refunds.Where(refund => refund.Status == RefundStatus.Pending).ToArray())
         {
             await ExecuteRefundAsync(refund);
+            if (State.DeadLettered)
+            {
+                return;
+            }
         }
     }
+
+    /// <summary>A refund the PSP has not answered within its retry budget: asking on could outlive the PSP's memory of the key.</summary>
+    private bool IsOutOfBudget(RefundState refund) =>
+        refund.Status == RefundStatus.Pending && !refund.PspAnswered && refund.Attempts - refund.AttemptsAtBudgetStart >= options.Value.Retry.AttemptsMax;
 
     /// <summary>
     /// Moves a pending refund on: asks the PSP to refund (same idempotency key, so asking again never refunds twice)
@@ -456,20 +467,30 @@ internal sealed class PaymentOrderGrain(
     private async Task ExecuteRefundAsync(RefundState refund)
     {
         var retry = options.Value.Retry;
-        if (!refund.PspAnswered && refund.Attempts >= retry.AttemptsMax)
+        if (IsOutOfBudget(refund))
         {
-            // Past the budget a fresh request could outlive the PSP's idempotency window: stop, and let an operator look.
-            logger.LogError("Refund {RefundId} of {PaymentOrderId}: no answer from the PSP after {Attempts} attempts; left for investigation",
+            // Past the budget the outcome is still unknown: park the order for an operator, like a charge.
+            State.LastError = $"refund {refund.RefundId}: no answer from the PSP after {refund.Attempts} attempts";
+            Park();
+            State.UpdatedAt = time.GetUtcNow();
+            await PersistAsync();
+            await RecordDeadLetterAsync();
+            logger.LogError("Refund {RefundId} of {PaymentOrderId}: no answer from the PSP after {Attempts} attempts; parked as a dead letter",
                 refund.RefundId, PaymentOrderId, refund.Attempts);
             return;
         }
 
         refund.Attempts++;
-        var outcome = refund.PspAnswered && refund.PspRefundId is { } pspRefundId
-            ? await psp.GetRefundAsync(refund.RefundId, pspRefundId, CancellationToken.None)
-            : await psp.RefundAsync(
-                new PspRefundRequest(refund.RefundId, PaymentOrderId, State.PspReference ?? string.Empty, refund.AmountMinor, State.Currency, refund.Reason),
-                CancellationToken.None);
+        // Past the window the PSP may have forgotten the refund's idempotency key (a replay, days later): creating
+        // again could refund twice, so look for it first and create only when there is none.
+        var keyMayBeForgotten = !refund.PspAnswered && time.GetUtcNow() - refund.CreatedAt > options.Value.PspIdempotencyWindow;
+        var earlier = keyMayBeForgotten && State.PspReference is { } charged ? await psp.FindRefundAsync(refund.RefundId, charged, CancellationToken.None) : null;
+        var outcome = earlier
+            ?? (refund.PspAnswered && refund.PspRefundId is { } pspRefundId
+                ? await psp.GetRefundAsync(refund.RefundId, pspRefundId, CancellationToken.None)
+                : await psp.RefundAsync(
+                    new PspRefundRequest(refund.RefundId, PaymentOrderId, State.PspReference ?? string.Empty, refund.AmountMinor, State.Currency, refund.Reason),
+                    CancellationToken.None));
         refund.PspRefundId = outcome.PspRefundId ?? refund.PspRefundId;
         refund.PspAnswered |= outcome.Status != PspRefundStatus.Unknown;
         switch (outcome.Status)
@@ -540,6 +561,11 @@ internal sealed class PaymentOrderGrain(
         State.AttemptsAtBudgetStart = State.Attempts;
         State.EffectFailures = 0;
         State.NextRetryAt = null;
+        foreach (var refund in State.Refunds)
+        {
+            refund.AttemptsAtBudgetStart = refund.Attempts;
+        }
+
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         await RegisterDriveReminderAsync();
@@ -557,13 +583,13 @@ internal sealed class PaymentOrderGrain(
         _retryTimer = null;
     }
 
-    private Task RecordDeadLetterAsync() => deadLetters.ParkAsync(
-        PaymentOrderId,
-        State.MerchantId,
-        State.Status == PaymentOrderStatus.Success ? DeadLetterStore.StageEffects : DeadLetterStore.StagePspCharge,
-        State.Attempts,
-        State.LastError ?? "unknown",
-        State.DeadLetteredAt ?? State.UpdatedAt);
+    private Task RecordDeadLetterAsync()
+    {
+        var (stage, attempts) = State.Status != PaymentOrderStatus.Success ? (DeadLetterStore.StagePspCharge, State.Attempts)
+            : State.Refunds.FirstOrDefault(IsOutOfBudget) is { } refund ? (DeadLetterStore.StagePspRefund, refund.Attempts)
+            : (DeadLetterStore.StageEffects, State.EffectFailures);
+        return deadLetters.ParkAsync(PaymentOrderId, State.MerchantId, stage, attempts, State.LastError ?? "unknown", State.DeadLetteredAt ?? State.UpdatedAt);
+    }
 
     private void ScheduleRetry(TimeSpan? retryAfter)
     {

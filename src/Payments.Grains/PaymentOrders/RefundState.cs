@@ -56,6 +56,10 @@ internal sealed class RefundState
     [Id(13)]
     public bool ReversalLedgerUpdated { get; set; }
 
+    /// <summary>Attempts made before the last replay: the retry budget counts from here.</summary>
+    [Id(14)]
+    public int AttemptsAtBudgetStart { get; set; }
+
     /// <summary>
     /// The refund's booking is owed once the PSP has said it succeeded, even if it failed afterwards: a flag not yet
     /// set may hide a call that did land, so the booking and its reversal are both made (each once), never guessed away.

@@ -278,6 +278,22 @@ public sealed class ForgottenIdempotencyKeyTests
             Assert.Equal(2, order.GetProperty("attempts").GetInt32());
             var intent = Assert.Single(await psp.PaymentIntentsForAsync(orderId));
             Assert.Equal(intent.Str("id"), order.Str("psp_reference"));
+
+            // The same for a refund: its lost answer is looked for among the charge's refunds, not asked for again.
+            (await psp.PostAsJsonAsync("/_sim/faults", new { timeout_after_charge_rate = 1.0, forget_idempotency_keys = true, webhook_drop_rate = 1.0, seed = 2 })).EnsureSuccessStatusCode();
+            try
+            {
+                using var refund = await merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "1.00" }, Ids.New("key"));
+                Assert.Equal(HttpStatusCode.Created, refund.StatusCode);
+                await Eventually.MatchesAsync(() => merchant.GetJsonAsync($"/v1/payments/{orderId}"),
+                    order => order.Str("refunded_amount") == "1.00", TimeSpan.FromSeconds(20), $"{orderId} to be refunded");
+            }
+            finally
+            {
+                (await psp.PostAsJsonAsync("/_sim/faults", new { })).EnsureSuccessStatusCode();
+            }
+
+            Assert.Equal(100, Assert.Single(await psp.PaymentIntentsForAsync(orderId)).GetProperty("amount_refunded").GetInt64());
         }
         finally
         {

@@ -113,6 +113,37 @@ public sealed class RefundTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_refund_the_psp_never_answers_is_parked_as_a_dead_letter_and_a_replay_refunds_once()
+    {
+        var (orderId, seller) = await PaidOrderAsync("40.00");
+        using var psp = fixture.Server.CreatePspClient();
+        (await psp.PostAsJsonAsync("/_sim/faults", new { error_rate = 1.0, seed = 9 })).EnsureSuccessStatusCode();
+        try
+        {
+            using var response = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "15.00" }, Ids.New("key"));
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            Assert.Equal("PENDING", (await response.JsonAsync()).Str("status"));
+
+            var deadLetter = await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+            Assert.Equal("psp_refund", deadLetter!.Value.Str("stage"));
+            Assert.Equal(12, deadLetter.Value.GetProperty("attempts").GetInt32());
+            Assert.Contains("no answer from the PSP", deadLetter.Value.Str("last_error"), StringComparison.Ordinal);
+            var parked = await _merchant.GetJsonAsync($"/v1/payments/{orderId}");
+            Assert.Equal(("SUCCESS", "0.00", "PENDING"), (parked.Str("status"), parked.Str("refunded_amount"), parked.GetProperty("refunds")[0].Str("status")));
+        }
+        finally
+        {
+            (await psp.PostAsJsonAsync("/_sim/faults", new { })).EnsureSuccessStatusCode();
+        }
+
+        using var replay = await _operator.PostJsonAsync($"/v1/ops/dead-letters/{orderId}/replay", new { }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        await AssertBooksAsync(orderId, seller, refunded: "15.00", pending: "25.00", refundTransactions: 1);
+        Assert.Equal(1500, Assert.Single(await psp.PaymentIntentsForAsync(orderId)).GetProperty("amount_refunded").GetInt64());
+        Assert.Null(await DeadLetterAsync(orderId));
+    }
+
+    [Fact]
     public async Task A_failed_order_is_not_refundable()
     {
         var orderId = Ids.New("po");
@@ -164,6 +195,12 @@ public sealed class RefundTests(ServerFixture fixture)
         using var created = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), token, (orderId, seller, amount, "USD")), Ids.New("key"));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         return (orderId, seller);
+    }
+
+    private async Task<JsonElement?> DeadLetterAsync(string orderId)
+    {
+        var list = await _operator.GetJsonAsync("/v1/ops/dead-letters");
+        return list.GetProperty("dead_letters").EnumerateArray().Where(row => row.Str("payment_order_id") == orderId).Select(row => (JsonElement?)row).FirstOrDefault();
     }
 
     private async Task AssertBooksAsync(string orderId, string seller, string refunded, string pending, int refundTransactions)
