@@ -69,8 +69,8 @@ public static class InvariantsApi
     private static InvariantCheck SuccessfulOrdersSettled(IReadOnlyList<PaymentOrderView> unfinished, DateTimeOffset now)
     {
         var unsettled = unfinished
-            .Where(order => order.Status == PaymentOrderStatus.Success && !(order.WalletUpdated && order.LedgerUpdated) && order.UpdatedAt <= now - EffectsGracePeriod)
-            .Select(order => $"{order.PaymentOrderId} (wallet {order.WalletUpdated}, ledger {order.LedgerUpdated})")
+            .Where(order => order.OwesEffects && order.UpdatedAt <= now - EffectsGracePeriod)
+            .Select(order => $"{order.PaymentOrderId} (wallet {order.WalletUpdated}, ledger {order.LedgerUpdated}, refunds owing {order.Refunds.Count(refund => refund.EffectsOwed)})")
             .ToArray();
         return unsettled.Length == 0
             ? new InvariantCheck("success_orders_settled", true, "every SUCCESS order older than a minute has updated wallet and ledger")

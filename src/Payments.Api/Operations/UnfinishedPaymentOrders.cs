@@ -27,7 +27,5 @@ public sealed class UnfinishedPaymentOrders(OperationsQueries queries, IGrainFac
             .ToArray();
 
     private static bool IsStuck(PaymentOrderView order) =>
-        !order.Status.IsFinal()
-        || (order.Status == PaymentOrderStatus.Success && !(order.WalletUpdated && order.LedgerUpdated))
-        || order.Refunds.Any(refund => refund.Status == RefundStatus.Pending);
+        !order.Status.IsFinal() || order.OwesEffects || order.Refunds.Any(refund => refund.Status == RefundStatus.Pending);
 }

@@ -102,7 +102,12 @@ public sealed record PaymentOrderView(
     [property: Id(15)] DateTimeOffset UpdatedAt,
     [property: Id(16)] bool DeadLettered,
     [property: Id(17)] string? ActionUrl,
-    [property: Id(18)] IReadOnlyList<RefundView> Refunds);
+    [property: Id(18)] IReadOnlyList<RefundView> Refunds)
+{
+    /// <summary>Money moved at the PSP that wallet and ledger do not show yet: the pay-in's, or a refund's (or its reversal's).</summary>
+    public bool OwesEffects =>
+        (Status == PaymentOrderStatus.Success && !(WalletUpdated && LedgerUpdated)) || Refunds.Any(refund => refund.EffectsOwed);
+}
 
 [GenerateSerializer, Alias("Payments.RefundStatus")]
 public enum RefundStatus
@@ -119,7 +124,8 @@ public sealed record RefundView(
     [property: Id(2)] Money.Money Amount,
     [property: Id(3)] RefundStatus Status,
     [property: Id(4)] string? Reason,
-    [property: Id(5)] DateTimeOffset CreatedAt);
+    [property: Id(5)] DateTimeOffset CreatedAt,
+    [property: Id(6)] bool EffectsOwed);
 
 [GenerateSerializer, Immutable, Alias("Payments.CreateRefund")]
 public sealed record CreateRefund(

@@ -252,8 +252,16 @@ internal sealed class PaymentOrderGrain(
             return PspNoticeOutcome.UnknownOrder;
         }
 
-        var wasDone = IsDone();
         var parkedForRefund = State.DeadLettered && State.Refunds.Any(IsOutOfBudget);
+        var refundBounces = notice.Kind == PspNoticeKind.RefundFailed
+            && State.Refunds.Any(refund => refund.RefundId == notice.RefundId && refund.Status == RefundStatus.Succeeded);
+        if (refundBounces && IsDone())
+        {
+            // A finished order has no reminder, and this notice makes it owe effects again: the reminder first, before
+            // anything changes, so that a crash after the change is stored still books the reversal.
+            await RegisterDriveReminderAsync();
+        }
+
         var applied = notice.Kind switch
         {
             PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty)),
@@ -278,12 +286,6 @@ internal sealed class PaymentOrderGrain(
             State.DeadLetteredAt = null;
             State.AttemptsAtBudgetStart = State.Attempts;
             State.EffectFailures = 0;
-        }
-
-        if (wasDone && !IsDone())
-        {
-            // Finished orders have no reminder; this one owes effects again (a refund failed after it succeeded).
-            await RegisterDriveReminderAsync();
         }
 
         State.UpdatedAt = time.GetUtcNow();
@@ -829,5 +831,5 @@ internal sealed class PaymentOrderGrain(
     }
 
     private RefundView ToRefundView(RefundState refund) => new(
-        refund.RefundId, PaymentOrderId, new Money(refund.AmountMinor, Currency.Get(State.Currency)), refund.Status, refund.Reason, refund.CreatedAt);
+        refund.RefundId, PaymentOrderId, new Money(refund.AmountMinor, Currency.Get(State.Currency)), refund.Status, refund.Reason, refund.CreatedAt, refund.OwesEffects);
 }

@@ -60,6 +60,14 @@ internal sealed class SellerWalletGrain(
         }
 
         var balance = BalanceOf(currency);
+        if (balance.Pending + deltaMinor < 0)
+        {
+            // Refused before anything changes: a debit that overtook the credit it needs (a refund of money whose
+            // failed refund is not credited back yet) is retried by its order until the credit has landed.
+            throw new InvalidOperationException(
+                $"Wallet {this.GetPrimaryKeyString()} holds {balance.Pending} pending {currency}; cannot take {-deltaMinor} ({operationId}).");
+        }
+
         var merchantBefore = wallet.State.MerchantId;
         balance.Pending = checked(balance.Pending + deltaMinor);
         wallet.State.MerchantId ??= merchantId;

@@ -79,6 +79,22 @@ public sealed class GrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_wallet_refuses_a_debit_beyond_its_pending_funds_without_taking_it_for_applied()
+    {
+        var wallet = Grains.GetGrain<ISellerWalletGrain>(Ids.New("seller"));
+        await wallet.CreditPendingAsync(new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(500, Usd)));
+        var debit = new DebitPendingFunds(Ids.New("op"), new Money(800, Usd));
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => wallet.DebitPendingAsync(debit));
+        Assert.Equal(500, Assert.Single((await wallet.GetAsync()).Balances).PendingMinor);
+
+        // Once the credit it waited for has landed, the same debit goes through: the refusal was not recorded as applied.
+        await wallet.CreditPendingAsync(new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(300, Usd)));
+        Assert.Equal(WalletOperationOutcome.Applied, (await wallet.DebitPendingAsync(debit)).Outcome);
+        Assert.Equal(0, Assert.Single((await wallet.GetAsync()).Balances).PendingMinor);
+    }
+
+    [Fact]
     public async Task The_ledger_writer_books_a_retried_append_once_and_batches_concurrent_ones()
     {
         var writer = Grains.GetGrain<ILedgerWriterGrain>(0);
