@@ -669,8 +669,9 @@ internal sealed class PaymentOrderGrain(
 
     /// <summary>
     /// The outbox: the pay-in's wallet credit and ledger booking, then each succeeded refund's wallet debit and
-    /// reversing booking. Each carries its operation id, so applying one again is a no-op; they run side by side
-    /// and their flags are written together. Refunds wait for the pay-in: a reversal needs something to reverse.
+    /// reversing booking (and, for a refund that bounced, their reversal). Each carries its operation id, so applying
+    /// one again is a no-op; they run side by side and their flags are written together. Refunds wait for the pay-in:
+    /// a reversal needs something to reverse.
     /// </summary>
     private List<(Task Applying, Action MarkApplied)> OwedEffects()
     {
@@ -681,19 +682,20 @@ internal sealed class PaymentOrderGrain(
         var receivable = LedgerAccounts.PspReceivable(PspName);
         var pending = LedgerAccounts.SellerPending(State.SellerAccount);
         var effects = new List<(Task, Action)>();
+        void Owe(bool applied, Func<Task> apply, Action markApplied)
+        {
+            if (!applied)
+            {
+                effects.Add((apply(), markApplied));
+            }
+        }
+
+        LedgerTransaction Transfer(string externalId, string kind, string? pspReference, string debit, string credit, Money money) =>
+            new(externalId, kind, PaymentOrderId, pspReference, [new LedgerEntry(debit, EntryDirection.Debit, money), new LedgerEntry(credit, EntryDirection.Credit, money)]);
+
         var payInId = $"payin:{PaymentOrderId}";
-        if (!State.WalletUpdated)
-        {
-            effects.Add((wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true));
-        }
-
-        if (!State.LedgerUpdated)
-        {
-            effects.Add((ledger.AppendAsync(new LedgerTransaction(payInId, "payin", PaymentOrderId, State.PspReference,
-                [new LedgerEntry(receivable, EntryDirection.Debit, amount), new LedgerEntry(pending, EntryDirection.Credit, amount)])),
-                () => State.LedgerUpdated = true));
-        }
-
+        Owe(State.WalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true);
+        Owe(State.LedgerUpdated, () => ledger.AppendAsync(Transfer(payInId, "payin", State.PspReference, receivable, pending, amount)), () => State.LedgerUpdated = true);
         if (effects.Count > 0)
         {
             return effects;
@@ -703,35 +705,14 @@ internal sealed class PaymentOrderGrain(
         {
             var refunded = new Money(refund.AmountMinor, currency);
             var refundId = $"refund:{refund.RefundId}";
-            if (!refund.WalletUpdated)
+            Owe(refund.WalletUpdated, () => wallet.DebitPendingAsync(new DebitPendingFunds(refundId, refunded)), () => refund.WalletUpdated = true);
+            Owe(refund.LedgerUpdated, () => ledger.AppendAsync(Transfer(refundId, "refund", refund.PspRefundId, pending, receivable, refunded)), () => refund.LedgerUpdated = true);
+            if (refund.FailedAfterSuccess)
             {
-                effects.Add((wallet.DebitPendingAsync(new DebitPendingFunds(refundId, refunded)), () => refund.WalletUpdated = true));
-            }
-
-            if (!refund.LedgerUpdated)
-            {
-                effects.Add((ledger.AppendAsync(new LedgerTransaction(refundId, "refund", PaymentOrderId, refund.PspRefundId,
-                    [new LedgerEntry(pending, EntryDirection.Debit, refunded), new LedgerEntry(receivable, EntryDirection.Credit, refunded)])),
-                    () => refund.LedgerUpdated = true));
-            }
-
-            if (!refund.FailedAfterSuccess)
-            {
-                continue;
-            }
-
-            // The refund bounced: the seller is owed the money again, and the PSP owes it to us again.
-            var reversalId = $"refund_failed:{refund.RefundId}";
-            if (!refund.ReversalWalletUpdated)
-            {
-                effects.Add((wallet.CreditPendingAsync(new CreditPendingFunds(reversalId, State.MerchantId, refunded)), () => refund.ReversalWalletUpdated = true));
-            }
-
-            if (!refund.ReversalLedgerUpdated)
-            {
-                effects.Add((ledger.AppendAsync(new LedgerTransaction(reversalId, "refund_failed", PaymentOrderId, refund.PspRefundId,
-                    [new LedgerEntry(receivable, EntryDirection.Debit, refunded), new LedgerEntry(pending, EntryDirection.Credit, refunded)])),
-                    () => refund.ReversalLedgerUpdated = true));
+                // The refund bounced: the seller is owed the money again, and the PSP owes it to us again.
+                var reversalId = $"refund_failed:{refund.RefundId}";
+                Owe(refund.ReversalWalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(reversalId, State.MerchantId, refunded)), () => refund.ReversalWalletUpdated = true);
+                Owe(refund.ReversalLedgerUpdated, () => ledger.AppendAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, pending, refunded)), () => refund.ReversalLedgerUpdated = true);
             }
         }
 
