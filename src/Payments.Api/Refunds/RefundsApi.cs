@@ -109,7 +109,7 @@ public static class RefundsApi
                 CreateRefundOutcome.ExceedsPayment => PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status422UnprocessableEntity, "refund_exceeds_payment",
                     "Refund exceeds payment", $"At most {Money.FormatMinor(result.RemainingMinor, order.Amount.Currency.MinorDigits)} {order.Amount.Currency.Code} remains to be refunded.")),
                 CreateRefundOutcome.NotRefundable => PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "payment_not_refundable",
-                    "Payment not refundable", $"Payment order '{paymentOrderId}' is {order.Status.ToWireName()}: only a SUCCESS order can be refunded.")),
+                    "Payment not refundable", NotRefundableReason(paymentOrderId, order))),
                 _ => throw new InvalidOperationException($"Unexpected refund outcome {result.Outcome}."),
             };
         });
@@ -121,6 +121,11 @@ public static class RefundsApi
     /// </summary>
     internal static string RefundId(string merchantId, string idempotencyKey) =>
         "re_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{merchantId}\n{idempotencyKey}")))[..24];
+
+    private static string NotRefundableReason(string paymentOrderId, PaymentOrderView order) =>
+        order.Status != PaymentOrderStatus.Success ? $"Payment order '{paymentOrderId}' is {order.Status.ToWireName()}: only a SUCCESS order can be refunded."
+        : order.DeadLettered ? $"Payment order '{paymentOrderId}' is parked as a dead letter: refunds wait until an operator replays it."
+        : $"Payment order '{paymentOrderId}' has as many refunds as an order may have.";
 
     private static string? OptionalString(JsonElement parent, string name, string message, Dictionary<string, string[]> errors)
     {

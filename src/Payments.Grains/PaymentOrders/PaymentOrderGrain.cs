@@ -27,6 +27,7 @@ internal sealed class PaymentOrderGrain(
     private const string DriveReminderName = "drive";
 
     private IGrainTimer? _retryTimer;
+    private DateTimeOffset _retryTimerDue;
 
     private string PaymentOrderId => this.GetPrimaryKeyString();
 
@@ -153,6 +154,11 @@ internal sealed class PaymentOrderGrain(
         if (State.Status == PaymentOrderStatus.Success)
         {
             await ExecutePendingRefundsAsync();
+            if (State.DeadLettered)
+            {
+                return;
+            }
+
             await ApplyEffectsAsync();
         }
 
@@ -221,7 +227,7 @@ internal sealed class PaymentOrderGrain(
                 State.LastError = outcome.FailureMessage ?? outcome.FailureCode ?? "unknown PSP outcome";
                 if (State.Attempts - State.AttemptsAtBudgetStart >= options.Value.Retry.AttemptsMax)
                 {
-                    Park();
+                    Park(DeadLetterStore.StagePspCharge);
                     logger.LogError("Payment order {PaymentOrderId}: PSP outcome still unknown after {Attempts} attempts ({Error}); parked as a dead letter",
                         PaymentOrderId, State.Attempts, State.LastError);
                 }
@@ -252,7 +258,7 @@ internal sealed class PaymentOrderGrain(
             return PspNoticeOutcome.UnknownOrder;
         }
 
-        var parkedForRefund = State.DeadLettered && State.Refunds.Any(IsOutOfBudget);
+        var parkedForRefund = State.DeadLettered && ParkedStage() == DeadLetterStore.StagePspRefund;
         var refundBounces = notice.Kind == PspNoticeKind.RefundFailed
             && State.Refunds.Any(refund => refund.RefundId == notice.RefundId && refund.Status == RefundStatus.Succeeded);
         if (refundBounces && IsDone())
@@ -282,10 +288,7 @@ internal sealed class PaymentOrderGrain(
                 || (parkedForRefund && !State.Refunds.Any(IsOutOfBudget)));
         if (resolvesDeadLetter)
         {
-            State.DeadLettered = false;
-            State.DeadLetteredAt = null;
-            State.AttemptsAtBudgetStart = State.Attempts;
-            State.EffectFailures = 0;
+            Unpark();
         }
 
         State.UpdatedAt = time.GetUtcNow();
@@ -415,7 +418,8 @@ internal sealed class PaymentOrderGrain(
             return new CreateRefundResult(CreateRefundOutcome.AlreadyExists, ToRefundView(existing), remaining);
         }
 
-        if (!State.Exists || State.Status != PaymentOrderStatus.Success || State.Refunds.Count >= options.Value.RefundsMax)
+        // A parked order waits for an operator: a new refund would move money at the PSP that nothing then books.
+        if (!State.Exists || State.Status != PaymentOrderStatus.Success || State.DeadLettered || State.Refunds.Count >= options.Value.RefundsMax)
         {
             return new CreateRefundResult(CreateRefundOutcome.NotRefundable, null, remaining);
         }
@@ -450,6 +454,14 @@ internal sealed class PaymentOrderGrain(
     {
         foreach (var refund in State.Refunds.Where(refund => refund.Status == RefundStatus.Pending).ToArray())
         {
+            // Only when due: the order also wakes for webhooks, other refunds and its reminder, and each of those
+            // must not spend an attempt of this refund's budget.
+            if (refund.NextRetryAt is { } due && due > time.GetUtcNow())
+            {
+                ArmRetryTimer(due - time.GetUtcNow(), keepAlive: !refund.PspAnswered);
+                continue;
+            }
+
             await ExecuteRefundAsync(refund);
             if (State.DeadLettered)
             {
@@ -473,7 +485,7 @@ internal sealed class PaymentOrderGrain(
         {
             // Past the budget the outcome is still unknown: park the order for an operator, like a charge.
             State.LastError = $"refund {refund.RefundId}: no answer from the PSP after {refund.Attempts} attempts";
-            Park();
+            Park(DeadLetterStore.StagePspRefund);
             State.UpdatedAt = time.GetUtcNow();
             await PersistAsync();
             await RecordDeadLetterAsync();
@@ -504,11 +516,14 @@ internal sealed class PaymentOrderGrain(
                 FinishRefund(refund.RefundId, succeeded: false, outcome.FailureCode);
                 break;
             case PspRefundStatus.Pending:
-                // Its webhook normally finishes it; failing that, the next drive looks it up.
+                // Its webhook normally finishes it; failing that, a later drive looks it up.
+                refund.NextRetryAt = time.GetUtcNow() + options.Value.PspPollAfter;
                 ArmRetryTimer(options.Value.PspPollAfter, keepAlive: false);
                 break;
             case PspRefundStatus.Unknown:
-                ArmRetryTimer(RetryDelay.Next(refund.Attempts, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared));
+                var delay = RetryDelay.Next(refund.Attempts - refund.AttemptsAtBudgetStart, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared);
+                refund.NextRetryAt = time.GetUtcNow() + delay;
+                ArmRetryTimer(delay);
                 logger.LogWarning("Refund {RefundId} of {PaymentOrderId}: PSP outcome unknown ({Error}); retrying", refund.RefundId, PaymentOrderId, outcome.FailureMessage);
                 break;
             default:
@@ -554,20 +569,16 @@ internal sealed class PaymentOrderGrain(
     {
         if (!State.Exists || !State.DeadLettered)
         {
+            if (State.Exists)
+            {
+                // A row left 'parked' by a crash between un-parking the order and marking its row: settle the row.
+                await deadLetters.MarkReplayedAsync(PaymentOrderId, time.GetUtcNow());
+            }
+
             return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.NotParked, State.Exists ? ToView() : null);
         }
 
-        // A fresh budget: the attempts so far stay on record, the count toward the limit starts again.
-        State.DeadLettered = false;
-        State.DeadLetteredAt = null;
-        State.AttemptsAtBudgetStart = State.Attempts;
-        State.EffectFailures = 0;
-        State.NextRetryAt = null;
-        foreach (var refund in State.Refunds)
-        {
-            refund.AttemptsAtBudgetStart = refund.Attempts;
-        }
-
+        Unpark();
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         await RegisterDriveReminderAsync();
@@ -576,20 +587,48 @@ internal sealed class PaymentOrderGrain(
         return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.Replayed, ToView());
     }
 
-    private void Park()
+    private void Park(string stage)
     {
         State.DeadLettered = true;
         State.DeadLetteredAt = time.GetUtcNow();
+        State.DeadLetterStage = stage;
         State.NextRetryAt = null;
         _retryTimer?.Dispose();
         _retryTimer = null;
     }
 
+    /// <summary>Back to work with a fresh budget: the attempts so far stay on record, the count toward the limit starts again.</summary>
+    private void Unpark()
+    {
+        State.DeadLettered = false;
+        State.DeadLetteredAt = null;
+        State.DeadLetterStage = null;
+        State.AttemptsAtBudgetStart = State.Attempts;
+        State.EffectFailures = 0;
+        State.NextRetryAt = null;
+        foreach (var refund in State.Refunds)
+        {
+            refund.AttemptsAtBudgetStart = refund.Attempts;
+            refund.NextRetryAt = null;
+        }
+    }
+
+    /// <summary>What the order is parked for; orders parked before the stage was recorded tell it by their state.</summary>
+    private string ParkedStage() =>
+        State.DeadLetterStage
+        ?? (State.Status != PaymentOrderStatus.Success ? DeadLetterStore.StagePspCharge
+            : State.Refunds.Any(IsOutOfBudget) ? DeadLetterStore.StagePspRefund
+            : DeadLetterStore.StageEffects);
+
     private Task RecordDeadLetterAsync()
     {
-        var (stage, attempts) = State.Status != PaymentOrderStatus.Success ? (DeadLetterStore.StagePspCharge, State.Attempts)
-            : State.Refunds.FirstOrDefault(IsOutOfBudget) is { } refund ? (DeadLetterStore.StagePspRefund, refund.Attempts)
-            : (DeadLetterStore.StageEffects, State.EffectFailures);
+        var stage = ParkedStage();
+        var attempts = stage switch
+        {
+            DeadLetterStore.StagePspCharge => State.Attempts,
+            DeadLetterStore.StagePspRefund => State.Refunds.Where(IsOutOfBudget).Select(refund => refund.Attempts).DefaultIfEmpty(0).Max(),
+            _ => State.EffectFailures,
+        };
         return deadLetters.ParkAsync(PaymentOrderId, State.MerchantId, stage, attempts, State.LastError ?? "unknown", State.DeadLetteredAt ?? State.UpdatedAt);
     }
 
@@ -601,9 +640,21 @@ internal sealed class PaymentOrderGrain(
         ArmRetryTimer(delay);
     }
 
+    /// <summary>
+    /// Wakes the order after <paramref name="delay"/>, unless a timer already wakes it sooner: one timer serves the
+    /// charge, every refund and the effects, and a drive that comes early only re-arms for what is not due yet.
+    /// </summary>
     private void ArmRetryTimer(TimeSpan delay, bool keepAlive = true)
     {
+        delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
+        var due = time.GetUtcNow() + delay;
+        if (_retryTimer is not null && _retryTimerDue <= due)
+        {
+            return;
+        }
+
         _retryTimer?.Dispose();
+        _retryTimerDue = due;
         _retryTimer = this.RegisterGrainTimer(
             static (grain, _) => grain.OnRetryTimerAsync(),
             this,
@@ -643,7 +694,7 @@ internal sealed class PaymentOrderGrain(
             State.LastError = $"{exception.GetType().Name}: {exception.Message}";
             if (State.EffectFailures >= options.Value.Retry.AttemptsMax)
             {
-                Park();
+                Park(DeadLetterStore.StageEffects);
                 logger.LogError(exception, "Payment order {PaymentOrderId}: wallet/ledger effects failed {Failures} times; parked as a dead letter", PaymentOrderId, State.EffectFailures);
             }
             else

@@ -112,4 +112,8 @@ internal sealed class PaymentOrderState
     /// <summary>When the PSP first heard of this charge: its idempotency key is only trusted for a while after.</summary>
     [Id(30)]
     public DateTimeOffset? FirstAttemptAt { get; set; }
+
+    /// <summary>What the order was parked for (a <c>DeadLetterStore.Stage*</c>): only the answer to that un-parks it.</summary>
+    [Id(31)]
+    public string? DeadLetterStage { get; set; }
 }

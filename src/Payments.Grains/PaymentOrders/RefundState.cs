@@ -60,6 +60,10 @@ internal sealed class RefundState
     [Id(14)]
     public int AttemptsAtBudgetStart { get; set; }
 
+    /// <summary>When the refund is next asked (or looked up) at the PSP: other wake-ups of the order leave it be.</summary>
+    [Id(15)]
+    public DateTimeOffset? NextRetryAt { get; set; }
+
     /// <summary>
     /// The refund's booking is owed once the PSP has said it succeeded, even if it failed afterwards: a flag not yet
     /// set may hide a call that did land, so the booking and its reversal are both made (each once), never guessed away.

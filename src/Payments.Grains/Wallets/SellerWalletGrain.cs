@@ -59,15 +59,16 @@ internal sealed class SellerWalletGrain(
             return new WalletOperationResult(WalletOperationOutcome.AlreadyApplied);
         }
 
-        var balance = BalanceOf(currency);
-        if (balance.Pending + deltaMinor < 0)
+        var pendingBefore = wallet.State.Balances.TryGetValue(currency, out var existing) ? existing.Pending : 0;
+        if (pendingBefore + deltaMinor < 0)
         {
             // Refused before anything changes: a debit that overtook the credit it needs (a refund of money whose
             // failed refund is not credited back yet) is retried by its order until the credit has landed.
             throw new InvalidOperationException(
-                $"Wallet {this.GetPrimaryKeyString()} holds {balance.Pending} pending {currency}; cannot take {-deltaMinor} ({operationId}).");
+                $"Wallet {this.GetPrimaryKeyString()} holds {pendingBefore} pending {currency}; cannot take {-deltaMinor} ({operationId}).");
         }
 
+        var balance = BalanceOf(currency);
         var merchantBefore = wallet.State.MerchantId;
         balance.Pending = checked(balance.Pending + deltaMinor);
         wallet.State.MerchantId ??= merchantId;

@@ -130,6 +130,11 @@ public sealed class RefundTests(ServerFixture fixture)
             Assert.Contains("no answer from the PSP", deadLetter.Value.Str("last_error"), StringComparison.Ordinal);
             var parked = await _merchant.GetJsonAsync($"/v1/payments/{orderId}");
             Assert.Equal(("SUCCESS", "0.00", "PENDING"), (parked.Str("status"), parked.Str("refunded_amount"), parked.GetProperty("refunds")[0].Str("status")));
+
+            // While it waits for an operator, no new refund moves money at the PSP.
+            using var another = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "1.00" }, Ids.New("key"));
+            Assert.Equal(HttpStatusCode.Conflict, another.StatusCode);
+            Assert.Equal("payment_not_refundable", (await another.JsonAsync()).Str("code"));
         }
         finally
         {
@@ -140,6 +145,34 @@ public sealed class RefundTests(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         await AssertBooksAsync(orderId, seller, refunded: "15.00", pending: "25.00", refundTransactions: 1);
         Assert.Equal(1500, Assert.Single(await psp.PaymentIntentsForAsync(orderId)).GetProperty("amount_refunded").GetInt64());
+        Assert.Null(await DeadLetterAsync(orderId));
+    }
+
+    [Fact]
+    public async Task A_parked_refund_that_the_psp_reports_done_by_webhook_is_booked_and_leaves_the_dead_letters()
+    {
+        var (orderId, seller) = await PaidOrderAsync("12.00");
+        var key = Ids.New("key");
+        using var psp = fixture.Server.CreatePspClient();
+        (await psp.PostAsJsonAsync("/_sim/faults", new { error_rate = 1.0, seed = 10 })).EnsureSuccessStatusCode();
+        try
+        {
+            using var response = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "5.00" }, key);
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+        }
+        finally
+        {
+            (await psp.PostAsJsonAsync("/_sim/faults", new { })).EnsureSuccessStatusCode();
+        }
+
+        var intentId = (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).Str("psp_reference");
+        var refundId = Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", key);
+        var payload = StripeEvents.RefundEvent("refund.updated", intentId, orderId, refundId, 500, "succeeded");
+        using var delivered = await fixture.Server.CreateClient(apiKey: null).DeliverAsync(payload, StripeEvents.Signature(payload, TestServer.WebhookSecret, DateTimeOffset.UtcNow));
+
+        Assert.Equal("applied", (await delivered.JsonAsync()).Str("outcome"));
+        await AssertBooksAsync(orderId, seller, refunded: "5.00", pending: "7.00", refundTransactions: 1);
         Assert.Null(await DeadLetterAsync(orderId));
     }
 

@@ -9,6 +9,31 @@ namespace Payments.Tests.Infrastructure;
 internal static class StripeEvents
 {
     public static string PaymentIntentEvent(string type, string paymentIntentId, string paymentOrderId, string status, string? failureCode = null) =>
+        Event(type, new
+        {
+            id = paymentIntentId,
+            @object = "payment_intent",
+            amount = 100,
+            currency = "usd",
+            status,
+            metadata = new Dictionary<string, string> { ["payment_order_id"] = paymentOrderId },
+            last_payment_error = failureCode is null ? null : new { code = failureCode, message = "declined", type = "card_error" },
+        });
+
+    /// <summary>A refund event for our refund <paramref name="refundId"/> (carried in its metadata, as we create refunds).</summary>
+    public static string RefundEvent(string type, string paymentIntentId, string paymentOrderId, string refundId, long amount, string status) =>
+        Event(type, new
+        {
+            id = Ids.New("re"),
+            @object = "refund",
+            amount,
+            currency = "usd",
+            payment_intent = paymentIntentId,
+            status,
+            metadata = new Dictionary<string, string> { ["payment_order_id"] = paymentOrderId, ["refund_id"] = refundId },
+        });
+
+    private static string Event(string type, object dataObject) =>
         JsonSerializer.Serialize(new
         {
             id = Ids.New("evt"),
@@ -18,19 +43,7 @@ internal static class StripeEvents
             livemode = false,
             pending_webhooks = 1,
             type,
-            data = new
-            {
-                @object = new
-                {
-                    id = paymentIntentId,
-                    @object = "payment_intent",
-                    amount = 100,
-                    currency = "usd",
-                    status,
-                    metadata = new Dictionary<string, string> { ["payment_order_id"] = paymentOrderId },
-                    last_payment_error = failureCode is null ? null : new { code = failureCode, message = "declined", type = "card_error" },
-                },
-            },
+            data = new { @object = dataObject },
         });
 
     /// <summary>A <c>Stripe-Signature</c> header: <c>t=&lt;unix seconds&gt;,v1=&lt;mac&gt;</c>.</summary>
