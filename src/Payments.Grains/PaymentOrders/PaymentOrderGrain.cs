@@ -134,9 +134,9 @@ internal sealed class PaymentOrderGrain(
             {
                 await ChargeAsync();
             }
-            else if (_retryTimer is null && State.NextRetryAt is { } due)
+            else if (State.NextRetryAt is { } due)
             {
-                // Re-activated (by the reminder) while a retry was pending: wait out the rest of its delay.
+                // Woken (by the reminder, a webhook, or a timer a hair early) while a retry was pending: wait out the rest.
                 ArmRetryTimer(due - time.GetUtcNow());
             }
         }
@@ -353,12 +353,8 @@ internal sealed class PaymentOrderGrain(
         var now = time.GetUtcNow();
         if (due > now)
         {
-            if (_retryTimer is null)
-            {
-                // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
-                ArmRetryTimer(due - now, keepAlive: false);
-            }
-
+            // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
+            ArmRetryTimer(due - now, keepAlive: false);
             return;
         }
 
