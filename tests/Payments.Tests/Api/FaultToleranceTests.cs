@@ -57,7 +57,7 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
         {
             using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, "30.00", "USD")), Ids.New("key"));
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
-            var deadLetter = await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+            var deadLetter = await Eventually.MatchesAsync(() => _operator.DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
 
             Assert.Equal("psp_charge", deadLetter!.Value.Str("stage"));
             Assert.Equal(12, deadLetter.Value.GetProperty("attempts").GetInt32());
@@ -77,7 +77,7 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
             order => order.GetProperty("ledger_updated").GetBoolean(), TimeSpan.FromSeconds(30), $"{orderId} to settle after replay");
         Assert.Equal("SUCCESS", order.Str("status"));
         Assert.Equal(13, order.GetProperty("attempts").GetInt32());
-        Assert.Null(await DeadLetterAsync(orderId));
+        Assert.Null(await _operator.DeadLetterAsync(orderId));
         Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
         using var again = await _operator.PostJsonAsync($"/v1/ops/dead-letters/{orderId}/replay", new { }, Ids.New("key"));
         Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
@@ -91,7 +91,7 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
         try
         {
             using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, "6.00", "USD")), Ids.New("key"));
-            await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+            await Eventually.MatchesAsync(() => _operator.DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
         }
         finally
         {
@@ -106,7 +106,7 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
             order => order.GetProperty("ledger_updated").GetBoolean() && order.GetProperty("wallet_updated").GetBoolean(), TimeSpan.FromSeconds(20), $"{orderId} to settle");
         Assert.Equal("SUCCESS", order.Str("status"));
         Assert.Equal("pi_late_answer", order.Str("psp_reference"));
-        Assert.Null(await DeadLetterAsync(orderId));
+        Assert.Null(await _operator.DeadLetterAsync(orderId));
         Assert.Equal("6.00", (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances")[0].Str("pending"));
     }
 
@@ -118,7 +118,7 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
         {
             using var response = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, seller, "8.00", "USD")), Ids.New("key"));
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            var deadLetter = await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} effects to be parked");
+            var deadLetter = await Eventually.MatchesAsync(() => _operator.DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} effects to be parked");
             Assert.Equal("effects", deadLetter!.Value.Str("stage"));
             Assert.Contains("injected ledger failure", deadLetter.Value.Str("last_error"), StringComparison.Ordinal);
             var parked = await _merchant.GetJsonAsync($"/v1/payments/{orderId}");
@@ -235,12 +235,6 @@ public sealed class FaultToleranceTests(ServerFixture fixture)
     {
         using var response = await _psp.PostAsJsonAsync("/_sim/faults", faults);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
-    }
-
-    private async Task<JsonElement?> DeadLetterAsync(string orderId)
-    {
-        var list = await _operator.GetJsonAsync("/v1/ops/dead-letters");
-        return list.GetProperty("dead_letters").EnumerateArray().Where(row => row.Str("payment_order_id") == orderId).Select(row => (JsonElement?)row).FirstOrDefault();
     }
 }
 

@@ -124,7 +124,7 @@ public sealed class RefundTests(ServerFixture fixture)
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
             Assert.Equal("PENDING", (await response.JsonAsync()).Str("status"));
 
-            var deadLetter = await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+            var deadLetter = await Eventually.MatchesAsync(() => _operator.DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
             Assert.Equal("psp_refund", deadLetter!.Value.Str("stage"));
             Assert.Equal(12, deadLetter.Value.GetProperty("attempts").GetInt32());
             Assert.Contains("no answer from the PSP", deadLetter.Value.Str("last_error"), StringComparison.Ordinal);
@@ -145,7 +145,7 @@ public sealed class RefundTests(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
         await AssertBooksAsync(orderId, seller, refunded: "15.00", pending: "25.00", refundTransactions: 1);
         Assert.Equal(1500, Assert.Single(await psp.PaymentIntentsForAsync(orderId)).GetProperty("amount_refunded").GetInt64());
-        Assert.Null(await DeadLetterAsync(orderId));
+        Assert.Null(await _operator.DeadLetterAsync(orderId));
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public sealed class RefundTests(ServerFixture fixture)
         {
             using var response = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "5.00" }, key);
             Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            await Eventually.MatchesAsync(() => DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
+            await Eventually.MatchesAsync(() => _operator.DeadLetterAsync(orderId), row => row is not null, TimeSpan.FromSeconds(30), $"{orderId} to be parked");
         }
         finally
         {
@@ -173,7 +173,7 @@ public sealed class RefundTests(ServerFixture fixture)
 
         Assert.Equal("applied", (await delivered.JsonAsync()).Str("outcome"));
         await AssertBooksAsync(orderId, seller, refunded: "5.00", pending: "7.00", refundTransactions: 1);
-        Assert.Null(await DeadLetterAsync(orderId));
+        Assert.Null(await _operator.DeadLetterAsync(orderId));
     }
 
     [Fact]
@@ -228,12 +228,6 @@ public sealed class RefundTests(ServerFixture fixture)
         using var created = await _merchant.PostJsonAsync("/v1/payments", ApiCalls.Checkout(Ids.New("chk"), token, (orderId, seller, amount, "USD")), Ids.New("key"));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         return (orderId, seller);
-    }
-
-    private async Task<JsonElement?> DeadLetterAsync(string orderId)
-    {
-        var list = await _operator.GetJsonAsync("/v1/ops/dead-letters");
-        return list.GetProperty("dead_letters").EnumerateArray().Where(row => row.Str("payment_order_id") == orderId).Select(row => (JsonElement?)row).FirstOrDefault();
     }
 
     private async Task AssertBooksAsync(string orderId, string seller, string refunded, string pending, int refundTransactions)

@@ -46,6 +46,13 @@ internal static class ApiCalls
 
     public static string Str(this JsonElement element, string name) => element.GetProperty(name).GetString()!;
 
+    /// <summary>The parked dead letter of a payment order, or null (read with an operator's client).</summary>
+    public static async Task<JsonElement?> DeadLetterAsync(this HttpClient operatorClient, string paymentOrderId)
+    {
+        var list = await operatorClient.GetJsonAsync("/v1/ops/dead-letters");
+        return list.GetProperty("dead_letters").EnumerateArray().Where(row => row.Str("payment_order_id") == paymentOrderId).Select(row => (JsonElement?)row).FirstOrDefault();
+    }
+
     /// <summary>The payment intents the PSP simulator holds for a payment order (the PSP's own truth).</summary>
     public static async Task<JsonElement[]> PaymentIntentsForAsync(this HttpClient psp, string paymentOrderId)
     {
