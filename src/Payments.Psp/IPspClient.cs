@@ -60,7 +60,56 @@ public interface IPspClient
     /// <see cref="PspRefundStatus.Unknown"/> when the lookup itself failed.
     /// </summary>
     Task<PspRefundOutcome?> FindRefundAsync(string refundId, string paymentIntentId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Pays a seller's money out to its bank account, idempotent by the payout id (the Idempotency-Key and
+    /// <c>metadata[payout_id]</c>). Never throws for PSP or network failures; those come back as
+    /// <see cref="PspPayoutStatus.Unknown"/>.
+    /// </summary>
+    Task<PspPayoutOutcome> CreatePayoutAsync(PspPayoutRequest request, CancellationToken cancellationToken);
+
+    /// <summary>Reads a payout's current state. A refused or failed lookup is <see cref="PspPayoutStatus.Unknown"/>.</summary>
+    Task<PspPayoutOutcome> GetPayoutAsync(string payoutId, string pspPayoutId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Looks for our payout among the PSP's payouts created since <paramref name="createdNotBefore"/>, by its
+    /// <c>metadata[payout_id]</c> (not by idempotency key): for when the key may be older than the PSP keeps keys,
+    /// and creating again could pay twice. Null when the PSP holds none; <see cref="PspPayoutStatus.Unknown"/> when the
+    /// lookup itself failed.
+    /// </summary>
+    Task<PspPayoutOutcome?> FindPayoutAsync(string payoutId, DateTimeOffset createdNotBefore, CancellationToken cancellationToken);
 }
+
+/// <param name="PayoutId">Our payout id: the idempotency key at the PSP and <c>metadata[payout_id]</c>.</param>
+/// <param name="Destination">The seller's bank account as a PSP token (<c>ba_...</c>).</param>
+public sealed record PspPayoutRequest(
+    string PayoutId,
+    string SellerAccount,
+    long AmountMinor,
+    string Currency,
+    string Destination);
+
+public enum PspPayoutStatus
+{
+    /// <summary>Accepted by the PSP (Stripe's <c>pending</c> or <c>in_transit</c>): the money is on its way.</summary>
+    InTransit,
+
+    Paid,
+
+    /// <summary>Refused, failed or canceled: the money did not reach the seller and is ours again.</summary>
+    Failed,
+
+    /// <summary>Timeout, connection failure, 5xx: the payout may or may not exist. Retry with the same key.</summary>
+    Unknown,
+}
+
+public sealed record PspPayoutOutcome(
+    PspPayoutStatus Status,
+    string? PspPayoutId,
+    string? FailureCode,
+    string? FailureMessage,
+    DateTimeOffset? ArrivalDate = null,
+    TimeSpan? RetryAfter = null);
 
 /// <param name="ReturnUrl">Where the PSP sends the buyer back after the page.</param>
 public sealed record PspHostedPageRequest(

@@ -17,6 +17,8 @@ namespace Payments.Psp;
 /// <param name="SessionPaymentStatus">For checkout session events: <c>paid</c> or <c>unpaid</c>.</param>
 /// <param name="RefundId">Our refund id, from the refund's <c>metadata[refund_id]</c>.</param>
 /// <param name="RefundStatus">For refund events: <c>succeeded</c>, <c>pending</c>, <c>failed</c>.</param>
+/// <param name="PayoutId">For payout events: our payout id, from the payout's <c>metadata[payout_id]</c>.</param>
+/// <param name="PayoutStatus">For payout events: <c>pending</c>, <c>in_transit</c>, <c>paid</c>, <c>failed</c>, <c>canceled</c>.</param>
 public sealed record PspEvent(
     string Id,
     string Type,
@@ -29,7 +31,9 @@ public sealed record PspEvent(
     string? CheckoutSessionId,
     string? SessionPaymentStatus,
     string? RefundId,
-    string? RefundStatus);
+    string? RefundStatus,
+    string? PayoutId = null,
+    string? PayoutStatus = null);
 
 /// <summary>The outcome of checking a webhook: the event, or why it was refused.</summary>
 public sealed record PspWebhookVerification(PspEvent? Event, string? Failure)

@@ -175,8 +175,17 @@ public sealed class StripeWebhookVerifier
                     RefundStatus = refund.Status,
                 };
 
+            case Payout payout:
+                return mapped with
+                {
+                    PayoutId = Metadata(payout.Metadata, StripePspClient.PayoutIdMetadataKey),
+                    PayoutStatus = payout.Status,
+                    FailureCode = NullIfEmpty(payout.FailureCode),
+                    FailureMessage = NullIfEmpty(payout.FailureMessage),
+                };
+
             default:
-                // payout.*, or an object this version does not know: verified, with what the event itself says.
+                // An object this version does not know: verified, with what the event itself says.
                 return mapped;
         }
     }

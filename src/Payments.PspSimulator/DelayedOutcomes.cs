@@ -1,13 +1,15 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Payments.PspSimulator.Payouts;
 
 namespace Payments.PspSimulator;
 
 /// <summary>
 /// What the PSP finishes later, when its time comes: <c>processing</c> intents (<c>pm_sim_processing</c>) succeed
 /// and <c>payment_intent.succeeded</c> is sent, the only way the caller learns of it; refunds of a
-/// <c>pm_card_refundFail</c> charge fail and <c>refund.failed</c> is sent. The start time is kept with the intent or
-/// refund, so that after a restart those overdue finish at once and the rest on time.
+/// <c>pm_card_refundFail</c> charge fail and <c>refund.failed</c> is sent; payouts are paid or failed as their bank
+/// account says (<see cref="PayoutsApi.Advance"/>), with <c>payout.paid</c> or <c>payout.failed</c>. The start time is
+/// kept with the intent, refund or payout, so that after a restart those overdue finish at once and the rest on time.
 /// </summary>
 internal sealed partial class DelayedOutcomes(
     SimulatorStore store,
@@ -36,7 +38,7 @@ internal sealed partial class DelayedOutcomes(
         }
     }
 
-    /// <summary>Finishes every intent and refund that is due, then waits for the next one or for a change.</summary>
+    /// <summary>Finishes every intent, refund and payout step that is due, then waits for the next one or for a change.</summary>
     private async Task CompleteDueAsync(CancellationToken stoppingToken)
     {
         var changed = store.NextChange;
@@ -81,9 +83,29 @@ internal sealed partial class DelayedOutcomes(
             });
         }
 
+        foreach (var payout in store.ListChangingPayouts())
+        {
+            if (payout.ChangingSince + settings.ProcessingDelay is { } due && due > now)
+            {
+                next = next is { } earliest && earliest < due ? earliest : due;
+                continue;
+            }
+
+            store.Update(changes =>
+            {
+                // Only if it is still the step that was due: a step done meanwhile set another ChangingSince.
+                if (changes.FindPayout(payout.Id) is { ChangingSince: { } since } current && since == payout.ChangingSince)
+                {
+                    PayoutsApi.Advance(changes, webhooks, current, DateTimeOffset.UtcNow);
+                }
+
+                return true;
+            });
+        }
+
         await ChangeWaits.WaitAsync(changed, next - now, stoppingToken).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Finishing delayed payment intents or refunds failed; trying again in a second")]
+    [LoggerMessage(Level = LogLevel.Error, Message = "Finishing delayed payment intents, refunds or payouts failed; trying again in a second")]
     private static partial void LogLoopFailed(ILogger logger, Exception exception);
 }

@@ -19,8 +19,8 @@ public static class PspSimulatorApplication
     /// </summary>
     /// <param name="args">
     /// Command line: <c>--urls</c>, <c>--data-dir</c>, <c>--webhook-url</c>, <c>--webhook-secret</c>,
-    /// <c>--processing-delay-ms</c> (how long <c>pm_sim_processing</c> stays <c>processing</c>; 2000 by
-    /// default). Each also as a <c>PSPSIM_</c> environment variable: <c>PSPSIM_WEBHOOK_URL</c>, ...
+    /// <c>--processing-delay-ms</c> (how long <c>pm_sim_processing</c> stays <c>processing</c>, and each step of a
+    /// payout takes; 2000 by default). Each also as a <c>PSPSIM_</c> environment variable: <c>PSPSIM_WEBHOOK_URL</c>, ...
     /// </param>
     /// <param name="urls">Where to listen; overrides <c>--urls</c>.</param>
     /// <param name="dataDirectory">

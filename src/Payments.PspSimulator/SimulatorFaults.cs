@@ -35,8 +35,8 @@ namespace Payments.PspSimulator;
 /// never sent: a lost webhook, which the receiver has to make up for by asking.
 /// </param>
 /// <param name="ForgetIdempotencyKeys">
-/// Whether payment intent requests are run as if their Idempotency-Key had never been seen, as Stripe does once a
-/// key is older than 24 hours: repeating a request then makes a new charge.
+/// Whether creating a payment intent, refund or payout runs as if its Idempotency-Key had never been seen, as Stripe
+/// does once a key is older than 24 hours: repeating a request then charges, refunds or pays out again.
 /// </param>
 public sealed record SimulatorFaultProfile(
     int LatencyMs = 0,

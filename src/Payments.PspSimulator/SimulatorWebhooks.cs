@@ -31,7 +31,11 @@ internal sealed class SimulatorWebhooks(SimulatorFaults faults, SimulatorWebhook
 }
 
 /// <summary>Settings of simulated behavior that are not faults.</summary>
-/// <param name="ProcessingDelay">How long a <c>pm_sim_processing</c> intent stays <c>processing</c> before it succeeds, and a refund of a <c>pm_card_refundFail</c> charge stays <c>succeeded</c> before it fails.</param>
+/// <param name="ProcessingDelay">
+/// How long a <c>pm_sim_processing</c> intent stays <c>processing</c> before it succeeds, a refund of a
+/// <c>pm_card_refundFail</c> charge stays <c>succeeded</c> before it fails, and a payout stays in each status before
+/// its next (<c>pending</c> before paid or failed; <c>paid</c> before failed, to <c>ba_sim_fails_after_paid</c>).
+/// </param>
 internal sealed record SimulatorSettings(TimeSpan ProcessingDelay)
 {
     public static readonly TimeSpan DefaultProcessingDelay = TimeSpan.FromSeconds(2);

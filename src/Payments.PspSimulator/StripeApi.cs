@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Payments.PspSimulator.Payouts;
 
 namespace Payments.PspSimulator;
 
@@ -21,6 +22,7 @@ internal static class StripeApi
         app.MapPost("/v1/payment_intents/{id}/confirm", ConfirmPaymentIntentAsync);
         CheckoutSessionsApi.Map(app);
         RefundsApi.Map(app);
+        PayoutsApi.Map(app);
         HostedPages.Map(app);
         app.MapGet("/_sim/payment_intents", ListSimulatedIntents);
         app.MapGet("/_sim/events", ListSimulatedEvents);

@@ -280,6 +280,70 @@ public sealed class StripeWebhookVerifierTests
     }
 
     [Fact]
+    public void Payout_failed_maps_our_payout_id_its_status_and_failure()
+    {
+        const string payload = """
+            {
+              "id": "evt_1PayoutFailed01",
+              "object": "event",
+              "api_version": "2026-10-28.endive",
+              "created": 1795608008,
+              "type": "payout.failed",
+              "data": {
+                "object": {
+                  "id": "po_1PayoutFailed01",
+                  "object": "payout",
+                  "amount": 6000,
+                  "arrival_date": 1795564800,
+                  "automatic": false,
+                  "balance_transaction": null,
+                  "created": 1795608000,
+                  "currency": "usd",
+                  "destination": "ba_sim_closed",
+                  "failure_code": "account_closed",
+                  "failure_message": "The bank account has been closed.",
+                  "livemode": false,
+                  "metadata": { "payout_id": "pay_1", "seller_account": "seller_7" },
+                  "method": "standard",
+                  "status": "failed",
+                  "type": "bank_account"
+                }
+              }
+            }
+            """;
+
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
+
+        Assert.Equal("evt_1PayoutFailed01", psp.Id);
+        Assert.Equal("payout.failed", psp.Type);
+        Assert.Equal("pay_1", psp.PayoutId);
+        Assert.Equal("failed", psp.PayoutStatus);
+        Assert.Equal("account_closed", psp.FailureCode);
+        Assert.Equal("The bank account has been closed.", psp.FailureMessage);
+        Assert.Null(psp.PaymentOrderId);
+        Assert.Null(psp.PaymentIntentId);
+        Assert.Null(psp.RefundId);
+    }
+
+    [Fact]
+    public void Payout_paid_maps_our_payout_id_and_no_failure()
+    {
+        const string payload = """
+            {"id":"evt_1PayoutPaid02","object":"event","api_version":"2026-10-28.endive","created":1795608009,"type":"payout.paid",
+             "data":{"object":{"id":"po_1PayoutPaid02","object":"payout","amount":5000,"currency":"eur","status":"paid","arrival_date":1795564800,
+             "failure_code":null,"failure_message":null,"metadata":{"payout_id":"pay_2"}}}}
+            """;
+
+        var psp = AssertValid(CreateVerifier().Verify(payload, StripeEvents.Signature(payload, Secret, Now)));
+
+        Assert.Equal("payout.paid", psp.Type);
+        Assert.Equal("pay_2", psp.PayoutId);
+        Assert.Equal("paid", psp.PayoutStatus);
+        Assert.Null(psp.FailureCode);
+        Assert.Null(psp.FailureMessage);
+    }
+
+    [Fact]
     public void An_event_of_another_type_verifies_and_keeps_its_envelope()
     {
         const string payload = """
