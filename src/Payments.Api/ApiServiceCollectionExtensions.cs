@@ -8,6 +8,7 @@ using Payments.Api.Json;
 using Payments.Api.Ledger;
 using Payments.Api.Operations;
 using Payments.Api.Payments;
+using Payments.Api.Payouts;
 using Payments.Api.Refunds;
 using Payments.Api.Wallets;
 using Payments.Api.Webhooks;
@@ -27,6 +28,8 @@ public static class ApiServiceCollectionExtensions
         builder.Services.AddSingleton<WebhookEventStore>();
         builder.Services.AddStripePsp(builder.Configuration);
         builder.Services.AddSingleton<UnfinishedPaymentOrders>();
+        builder.Services.AddSingleton<PayoutQueries>();
+        builder.Services.AddSingleton<UnfinishedPayouts>();
         builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.SectionName).ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StuckPaymentsMonitor>();
@@ -42,6 +45,7 @@ public static class ApiServiceCollectionExtensions
         app.MapRefundsApi();
         app.MapWebhooksApi();
         app.MapWalletsApi();
+        app.MapPayoutsApi();
         app.MapLedgerApi();
         app.MapOperationsApi();
         app.MapOpenApi();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Payments.Grains.DeadLetters;
 using Payments.Grains.PaymentOrders;
+using Payments.Grains.Payouts;
 using Payments.Psp;
 
 namespace Payments.Grains;
@@ -13,8 +14,12 @@ public static class GrainServiceCollectionExtensions
     public static IServiceCollection AddPaymentGrains(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<PaymentOrderOptions>().Bind(configuration.GetSection(PaymentOrderOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<FulfillmentOptions>().Bind(configuration.GetSection(FulfillmentOptions.SectionName))
+            .Validate(options => options.AutoAfter > TimeSpan.Zero, "Fulfillment:AutoAfter must be positive.").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<PayoutOptions>().Bind(configuration.GetSection(PayoutOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DeadLetterStore>();
+        services.AddSingleton<PayoutIndex>();
         services.AddStripePsp(configuration);
         return services;
     }

@@ -6,6 +6,7 @@ using Payments.Api.Authentication;
 using Payments.Api.Problems;
 using Payments.Core.Ids;
 using Payments.Core.Money;
+using Payments.Core.Payouts;
 
 namespace Payments.Api.Ledger;
 
@@ -31,7 +32,7 @@ public static class LedgerApi
             .WithSummary("Debits, credits and net (debits - credits) of one ledger account per currency.");
         ledger.MapGet("/transactions", GetTransactionsAsync)
             .WithName("GetLedgerTransactions")
-            .WithSummary("The double-entry transactions that carry a payment order's reference.");
+            .WithSummary("The double-entry transactions that carry a payment order's (payment_order_id) or a payout's (payout_id) reference.");
         return app;
     }
 
@@ -54,12 +55,18 @@ public static class LedgerApi
     internal static async Task<Results<Ok<LedgerTransactionsResponse>, ProblemHttpResult>> GetTransactionsAsync(HttpContext context, LedgerQueries ledger, CancellationToken cancellationToken)
     {
         var paymentOrderId = context.Request.Query["payment_order_id"].ToString();
-        if (!ClientId.IsValid(paymentOrderId))
+        var payoutId = context.Request.Query["payout_id"].ToString();
+        if (!(ClientId.IsValid(paymentOrderId) ^ PayoutIds.IsValid(payoutId)))
         {
-            return ApiProblem.Validation(new Dictionary<string, string[]> { ["payment_order_id"] = ["is required: 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"] });
+            return ApiProblem.Validation(new Dictionary<string, string[]>
+            {
+                ["payment_order_id"] = ["one of payment_order_id and payout_id is required: 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"],
+            });
         }
 
-        var rows = await ledger.TransactionsForPaymentOrderAsync(paymentOrderId, cancellationToken);
+        var rows = paymentOrderId.Length > 0
+            ? await ledger.TransactionsForPaymentOrderAsync(paymentOrderId, cancellationToken)
+            : await ledger.TransactionsForPayoutAsync(payoutId, cancellationToken);
         return TypedResults.Ok(new LedgerTransactionsResponse(rows.Select(row => new LedgerTransactionResponse(
             row.TransactionId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             row.ExternalId,

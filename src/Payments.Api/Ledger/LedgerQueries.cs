@@ -6,6 +6,8 @@ public sealed record AccountBalanceRow(string Currency, long DebitsMinor, long C
 
 public sealed record EntryRow(string Account, string Direction, long AmountMinor, string Currency);
 
+public sealed record SellerLedgerBalances(string Seller, string Currency, long PendingMinor, long AvailableMinor, long ReservedMinor, long PaidOutMinor);
+
 public sealed record TransactionRow(long TransactionId, string ExternalId, string Kind, DateTime CreatedAt, List<EntryRow> Entries);
 
 /// <summary>Read-side SQL over the ledger tables; the ledger writer grain is the only writer.</summary>
@@ -33,15 +35,22 @@ public sealed class LedgerQueries(NpgsqlDataSource database)
         return rows;
     }
 
-    public async Task<IReadOnlyList<TransactionRow>> TransactionsForPaymentOrderAsync(string paymentOrderId, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<TransactionRow>> TransactionsForPaymentOrderAsync(string paymentOrderId, CancellationToken cancellationToken) =>
+        TransactionsAsync("payment_order_id = $1", paymentOrderId, cancellationToken);
+
+    /// <summary>A payout's bookings: its reservation, and whichever of paid, failed and returned happened (by their external ids).</summary>
+    public Task<IReadOnlyList<TransactionRow>> TransactionsForPayoutAsync(string payoutId, CancellationToken cancellationToken) =>
+        TransactionsAsync("external_id IN ('payout:' || $1, 'payout_paid:' || $1, 'payout_failed:' || $1, 'payout_returned:' || $1)", payoutId, cancellationToken);
+
+    private async Task<IReadOnlyList<TransactionRow>> TransactionsAsync(string filter, string reference, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand($"""
             SELECT t.transaction_id, t.external_id, t.kind, t.created_at, e.account, e.direction, e.amount, e.currency
-            FROM (SELECT * FROM ledger_transactions WHERE payment_order_id = $1 ORDER BY transaction_id LIMIT {TransactionsPageMax}) t
+            FROM (SELECT * FROM ledger_transactions WHERE {filter} ORDER BY transaction_id LIMIT {TransactionsPageMax}) t
             JOIN ledger_entries e ON e.transaction_id = t.transaction_id
             ORDER BY t.transaction_id, e.entry_id
             """);
-        command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderId });
+        command.Parameters.Add(new NpgsqlParameter { Value = reference });
         var transactions = new List<TransactionRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -85,23 +94,29 @@ public sealed class LedgerQueries(NpgsqlDataSource database)
         LIMIT 20
         """, cancellationToken);
 
-    /// <summary>Net credit (credits - debits) of every seller's pending and available accounts, by seller and currency.</summary>
-    public async Task<IReadOnlyList<(string Seller, string Currency, long PendingMinor, long AvailableMinor)>> SellerBalancesAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// What the ledger says each seller has, by seller and currency: the net credit (credits - debits) of its pending,
+    /// available and reserved accounts, and what payouts moved from reserved to the bank less what the bank returned.
+    /// </summary>
+    public async Task<IReadOnlyList<SellerLedgerBalances>> SellerBalancesAsync(CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand("""
-            SELECT split_part(account, ':', 2) AS seller, currency,
-                   coalesce(sum(CASE WHEN direction = 'credit' THEN amount ELSE -amount END) FILTER (WHERE account LIKE '%:pending'), 0)::bigint,
-                   coalesce(sum(CASE WHEN direction = 'credit' THEN amount ELSE -amount END) FILTER (WHERE account LIKE '%:available'), 0)::bigint
-            FROM ledger_entries
-            WHERE account LIKE 'seller\_payable:%'
+            SELECT split_part(e.account, ':', 2) AS seller, e.currency,
+                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:pending'), 0)::bigint,
+                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:available'), 0)::bigint,
+                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:reserved'), 0)::bigint,
+                   (coalesce(sum(e.amount) FILTER (WHERE t.kind = 'payout_paid' AND e.direction = 'debit'), 0)
+                    - coalesce(sum(e.amount) FILTER (WHERE t.kind = 'payout_returned' AND e.direction = 'credit'), 0))::bigint
+            FROM ledger_entries e JOIN ledger_transactions t ON t.transaction_id = e.transaction_id
+            WHERE e.account LIKE 'seller\_payable:%'
             GROUP BY 1, 2 ORDER BY 1, 2
             LIMIT 10000
             """);
-        var rows = new List<(string, string, long, long)>();
+        var rows = new List<SellerLedgerBalances>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add((reader.GetString(0), reader.GetString(1).Trim(), reader.GetInt64(2), reader.GetInt64(3)));
+            rows.Add(new SellerLedgerBalances(reader.GetString(0), reader.GetString(1).Trim(), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)));
         }
 
         return rows;

@@ -2,7 +2,8 @@ using Npgsql;
 
 namespace Payments.Api.Operations;
 
-public sealed record DeadLetterRow(string PaymentOrderId, string MerchantId, string Stage, int Attempts, string LastError, DateTime ParkedAt, int ReplayCount);
+/// <param name="SubjectKind"><c>payment_order</c> or <c>payout</c>.</param>
+public sealed record DeadLetterRow(string SubjectKind, string SubjectId, string MerchantId, string Stage, int Attempts, string LastError, DateTime ParkedAt, int ReplayCount);
 
 /// <summary>Read-side SQL for operators: dead letters, and the payment orders that still have work owed.</summary>
 public sealed class OperationsQueries(NpgsqlDataSource database)
@@ -12,24 +13,25 @@ public sealed class OperationsQueries(NpgsqlDataSource database)
     public async Task<IReadOnlyList<DeadLetterRow>> ParkedDeadLettersAsync(CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand($"""
-            SELECT payment_order_id, merchant_id, stage, attempts, last_error, parked_at, replay_count
-            FROM dead_letters WHERE status = 'parked' ORDER BY parked_at, payment_order_id LIMIT {PageMax}
+            SELECT subject_kind, subject_id, merchant_id, stage, attempts, last_error, parked_at, replay_count
+            FROM dead_letters WHERE status = 'parked' ORDER BY parked_at, subject_kind, subject_id LIMIT {PageMax}
             """);
         var rows = new List<DeadLetterRow>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new DeadLetterRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetString(4),
-                DateTime.SpecifyKind(reader.GetDateTime(5), DateTimeKind.Utc), reader.GetInt32(6)));
+            rows.Add(new DeadLetterRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt32(4), reader.GetString(5),
+                DateTime.SpecifyKind(reader.GetDateTime(6), DateTimeKind.Utc), reader.GetInt32(7)));
         }
 
         return rows;
     }
 
-    public async Task<bool> IsParkedAsync(string paymentOrderId, CancellationToken cancellationToken)
+    public async Task<bool> IsParkedAsync(string subjectKind, string subjectId, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("SELECT 1 FROM dead_letters WHERE payment_order_id = $1 AND status = 'parked'");
-        command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderId });
+        await using var command = database.CreateCommand("SELECT 1 FROM dead_letters WHERE subject_kind = $1 AND subject_id = $2 AND status = 'parked'");
+        command.Parameters.Add(new NpgsqlParameter { Value = subjectKind });
+        command.Parameters.Add(new NpgsqlParameter { Value = subjectId });
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 

@@ -47,7 +47,8 @@ public sealed record PaymentOrderResponse(
     DateTime CreatedAt,
     DateTime UpdatedAt,
     NextActionResponse? NextAction,
-    IReadOnlyList<RefundResponse> Refunds)
+    IReadOnlyList<RefundResponse> Refunds,
+    DateTime? FulfilledAt)
 {
     public static PaymentOrderResponse From(PaymentOrderView order) => new(
         order.PaymentOrderId,
@@ -67,7 +68,8 @@ public sealed record PaymentOrderResponse(
         order.CreatedAt.UtcDateTime,
         order.UpdatedAt.UtcDateTime,
         order.ActionUrl is { } url ? new NextActionResponse("redirect", url) : null,
-        order.Refunds.Select(RefundResponse.From).ToArray());
+        order.Refunds.Select(RefundResponse.From).ToArray(),
+        order.FulfilledAt?.UtcDateTime);
 }
 
 public sealed record CheckoutResponse(

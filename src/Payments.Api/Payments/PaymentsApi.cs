@@ -33,6 +33,13 @@ public static class PaymentsApi
         api.MapGet("/payments/{paymentOrderId}", GetPaymentOrderAsync)
             .WithName("GetPaymentOrder")
             .WithSummary("One payment order with its history.");
+        api.MapPost("/payments/{paymentOrderId}/fulfillment", FulfillAsync)
+            .WithName("FulfillPaymentOrder")
+            .WithSummary("The goods were delivered: what remains after refunds moves from the seller's pending to available funds, once.")
+            .Accepts<object>("application/json")
+            .Produces<PaymentOrderResponse>(StatusCodes.Status200OK)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 
@@ -104,6 +111,60 @@ public static class PaymentsApi
             default:
                 throw new InvalidOperationException($"Unexpected checkout outcome {result.Outcome}.");
         }
+    }
+
+    internal static async Task<IResult> FulfillAsync(string paymentOrderId, HttpContext context, IGrainFactory grains, IOptions<ApiOptions> options)
+    {
+        var caller = Caller.From(context);
+        if (IdempotentPost.CheckKey(context, out var key) is { } keyProblem)
+        {
+            return keyProblem;
+        }
+
+        var (body, tooLarge) = await RequestBody.ReadAsync(context.Request, options.Value.RequestBodyBytesMax, context.RequestAborted);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+
+        if (body!.Length > 0)
+        {
+            // The body is optional ({}); when there is one it must be a JSON object.
+            var (document, invalidJson) = RequestBody.ParseJson(body);
+            if (invalidJson is not null)
+            {
+                return invalidJson;
+            }
+
+            using (document)
+            {
+                if (document!.RootElement.ValueKind != System.Text.Json.JsonValueKind.Object)
+                {
+                    return ApiProblem.Validation(new Dictionary<string, string[]> { ["$"] = ["the body must be a JSON object"] });
+                }
+            }
+        }
+
+        return await IdempotentPost.ExecuteAsync(context, grains, caller, key, body, options.Value.IdempotencyLockTimeout, async () =>
+        {
+            var grain = ClientId.IsValid(paymentOrderId) ? grains.GetGrain<IPaymentOrderGrain>(paymentOrderId) : null;
+            var order = grain is null ? null : await grain.GetAsync();
+            if (order is null || !caller.CanSee(order.MerchantId))
+            {
+                return PostOutcome.Problem(ApiProblem.NotFound("payment order", paymentOrderId));
+            }
+
+            var result = await grain!.FulfillAsync();
+            return result.Outcome switch
+            {
+                FulfillPaymentOrderOutcome.Fulfilled or FulfillPaymentOrderOutcome.AlreadyFulfilled => new PostOutcome(StatusCodes.Status200OK, PaymentOrderResponse.From(result.Order!)),
+                FulfillPaymentOrderOutcome.NotFulfillable => PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "payment_not_fulfillable", "Payment not fulfillable",
+                    order.DeadLettered && order.Status == PaymentOrderStatus.Success
+                        ? $"Payment order '{paymentOrderId}' is parked as a dead letter: it is fulfilled once an operator replays it."
+                        : $"Payment order '{paymentOrderId}' is {order.Status.ToWireName()}: only a SUCCESS order can be fulfilled.")),
+                _ => throw new InvalidOperationException($"Unexpected fulfillment outcome {result.Outcome}."),
+            };
+        });
     }
 
     internal static async Task<Results<Ok<CheckoutResponse>, ProblemHttpResult>> GetCheckoutAsync(string checkoutId, HttpContext context, IGrainFactory grains)

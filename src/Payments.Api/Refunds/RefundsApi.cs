@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Payments.Api.Authentication;
 using Payments.Api.Idempotency;
+using Payments.Api.Json;
 using Payments.Api.Payments;
 using Payments.Api.Problems;
 using Payments.Core.Ids;
@@ -66,8 +67,8 @@ public static class RefundsApi
                 }
                 else
                 {
-                    amountText = OptionalString(root, "amount", "must be a decimal string such as \"40.00\"", errors);
-                    reason = OptionalString(root, "reason", $"must be a string of 1-{ReasonLengthMax} characters", errors);
+                    amountText = JsonFields.OptionalString(root, "amount", "must be a decimal string such as \"40.00\"", errors);
+                    reason = JsonFields.OptionalString(root, "reason", $"must be a string of 1-{ReasonLengthMax} characters", errors);
                     if (reason is { Length: 0 or > ReasonLengthMax })
                     {
                         errors["reason"] = [$"must be a string of 1-{ReasonLengthMax} characters"];
@@ -126,20 +127,4 @@ public static class RefundsApi
         order.Status != PaymentOrderStatus.Success ? $"Payment order '{paymentOrderId}' is {order.Status.ToWireName()}: only a SUCCESS order can be refunded."
         : order.DeadLettered ? $"Payment order '{paymentOrderId}' is parked as a dead letter: refunds wait until an operator replays it."
         : $"Payment order '{paymentOrderId}' has as many refunds as an order may have.";
-
-    private static string? OptionalString(JsonElement parent, string name, string message, Dictionary<string, string[]> errors)
-    {
-        if (!parent.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
-        {
-            return null;
-        }
-
-        if (element.ValueKind != JsonValueKind.String)
-        {
-            errors[name] = [message];
-            return null;
-        }
-
-        return element.GetString();
-    }
 }

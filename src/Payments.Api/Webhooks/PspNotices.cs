@@ -1,11 +1,27 @@
 using Payments.Core.PaymentOrders;
+using Payments.Core.Payouts;
 using Payments.Psp;
 
 namespace Payments.Api.Webhooks;
 
-/// <summary>What each kind of PSP event means for a payment order.</summary>
+/// <summary>What each kind of PSP event means for a payment order or a payout.</summary>
 public static class PspNotices
 {
+    public static bool IsAboutPayout(PspEvent webhook) => webhook.Type.StartsWith("payout.", StringComparison.Ordinal);
+
+    public static PayoutNotice ForPayout(PspEvent webhook)
+    {
+        var kind = webhook.Type switch
+        {
+            "payout.paid" when webhook.PayoutStatus == "paid" => PayoutNoticeKind.Paid,
+            "payout.failed" or "payout.canceled" => PayoutNoticeKind.Failed,
+            _ => PayoutNoticeKind.Informational,
+        };
+        var failureCode = kind == PayoutNoticeKind.Failed ? webhook.FailureCode ?? (webhook.Type == "payout.canceled" ? "canceled" : "payout_failed") : null;
+        // The event names our payout (metadata); its PSP id is known from the create answer or a lookup.
+        return new PayoutNotice(webhook.Id, kind, PspPayoutId: null, failureCode, webhook.FailureMessage);
+    }
+
     public static PspNotice From(PspEvent webhook)
     {
         var kind = webhook.Type switch

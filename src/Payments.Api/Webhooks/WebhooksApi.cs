@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Payments.Api.Problems;
 using Payments.Core.Ids;
 using Payments.Core.PaymentOrders;
+using Payments.Core.Payouts;
 using Payments.Psp;
 
 namespace Payments.Api.Webhooks;
@@ -26,7 +27,7 @@ public static class WebhooksApi
         app.MapPost("/v1/psp/webhooks", ReceiveAsync)
             .WithTags("Webhooks")
             .WithName("ReceivePspWebhook")
-            .WithSummary("PSP events (Stripe-signed): payment intents, checkout sessions, refunds.")
+            .WithSummary("PSP events (Stripe-signed): payment intents, checkout sessions, refunds, payouts.")
             .Accepts<object>("application/json")
             .Produces<WebhookReceipt>(StatusCodes.Status200OK)
             .ProducesProblem(StatusCodes.Status400BadRequest);
@@ -59,20 +60,36 @@ public static class WebhooksApi
             return TypedResults.Ok(new WebhookReceipt(true, "duplicate"));
         }
 
-        var outcome = ClientId.IsValid(webhook.PaymentOrderId)
-            ? await grains.GetGrain<IPaymentOrderGrain>(webhook.PaymentOrderId!).ApplyPspNoticeAsync(PspNotices.From(webhook))
-            : PspNoticeOutcome.UnknownOrder;
-        if (outcome == PspNoticeOutcome.UnknownOrder)
+        var (known, applied) = PspNotices.IsAboutPayout(webhook)
+            ? await ApplyToPayoutAsync(grains, webhook)
+            : await ApplyToPaymentOrderAsync(grains, webhook);
+        if (!known)
         {
             // Not ours (or not yet): answered 200 so the PSP stops, and kept for investigation.
-            loggers.CreateLogger(typeof(WebhooksApi)).LogWarning("PSP event {EventId} ({Type}) names unknown payment order {PaymentOrderId}; recorded for investigation",
-                webhook.Id, webhook.Type, webhook.PaymentOrderId);
+            loggers.CreateLogger(typeof(WebhooksApi)).LogWarning("PSP event {EventId} ({Type}) names an unknown payment order {PaymentOrderId} or payout {PayoutId}; recorded for investigation",
+                webhook.Id, webhook.Type, webhook.PaymentOrderId, webhook.PayoutId);
             await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, "unknown_payment", context.RequestAborted);
             return TypedResults.Ok(new WebhookReceipt(true, "unknown_payment"));
         }
 
-        var recorded = outcome == PspNoticeOutcome.Applied ? "applied" : "ignored";
+        var recorded = applied ? "applied" : "ignored";
         await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, recorded, context.RequestAborted);
         return TypedResults.Ok(new WebhookReceipt(true, recorded));
+    }
+
+    private static async Task<(bool Known, bool Applied)> ApplyToPaymentOrderAsync(IGrainFactory grains, PspEvent webhook)
+    {
+        var outcome = ClientId.IsValid(webhook.PaymentOrderId)
+            ? await grains.GetGrain<IPaymentOrderGrain>(webhook.PaymentOrderId!).ApplyPspNoticeAsync(PspNotices.From(webhook))
+            : PspNoticeOutcome.UnknownOrder;
+        return (outcome != PspNoticeOutcome.UnknownOrder, outcome == PspNoticeOutcome.Applied);
+    }
+
+    private static async Task<(bool Known, bool Applied)> ApplyToPayoutAsync(IGrainFactory grains, PspEvent webhook)
+    {
+        var outcome = PayoutIds.IsValid(webhook.PayoutId)
+            ? await grains.GetGrain<IPayoutGrain>(webhook.PayoutId!).ApplyPspNoticeAsync(PspNotices.ForPayout(webhook))
+            : PayoutNoticeOutcome.UnknownPayout;
+        return (outcome != PayoutNoticeOutcome.UnknownPayout, outcome == PayoutNoticeOutcome.Applied);
     }
 }

@@ -75,7 +75,16 @@ public static class LedgerAccounts
 
     public static string PspReceivable(string psp) => $"psp_receivable:{psp}";
 
+    /// <summary>The platform's own bank account, where payouts to sellers leave from.</summary>
+    public const string PlatformBank = "platform";
+
     public static string SellerPending(string seller) => $"seller_payable:{seller}:pending";
+
+    public static string SellerAvailable(string seller) => $"seller_payable:{seller}:available";
+
+    public static string SellerReserved(string seller) => $"seller_payable:{seller}:reserved";
+
+    public static string Cash(string bank) => $"cash:{bank}";
 
     public static long WriterShardFor(string reference) =>
         (long)((uint)StableHash(reference) % WriterShardCount);

@@ -102,12 +102,32 @@ public sealed record PaymentOrderView(
     [property: Id(15)] DateTimeOffset UpdatedAt,
     [property: Id(16)] bool DeadLettered,
     [property: Id(17)] string? ActionUrl,
-    [property: Id(18)] IReadOnlyList<RefundView> Refunds)
+    [property: Id(18)] IReadOnlyList<RefundView> Refunds,
+    [property: Id(19)] DateTimeOffset? FulfilledAt = null,
+    [property: Id(20)] bool FulfillmentEffectsOwed = false)
 {
-    /// <summary>Money moved at the PSP that wallet and ledger do not show yet: the pay-in's, or a refund's (or its reversal's).</summary>
+    /// <summary>
+    /// Money moved (at the PSP, or by fulfillment) that wallet and ledger do not show yet: the pay-in's, a refund's (or its
+    /// reversal's), or the fulfillment's move from pending to available.
+    /// </summary>
     public bool OwesEffects =>
-        (Status == PaymentOrderStatus.Success && !(WalletUpdated && LedgerUpdated)) || Refunds.Any(refund => refund.EffectsOwed);
+        (Status == PaymentOrderStatus.Success && !(WalletUpdated && LedgerUpdated)) || Refunds.Any(refund => refund.EffectsOwed) || FulfillmentEffectsOwed;
 }
+
+[GenerateSerializer, Alias("Payments.FulfillPaymentOrderOutcome")]
+public enum FulfillPaymentOrderOutcome
+{
+    Fulfilled = 0,
+
+    /// <summary>Fulfilled before: nothing moves again.</summary>
+    AlreadyFulfilled = 1,
+
+    /// <summary>Not SUCCESS, or parked as a dead letter: nothing to make available.</summary>
+    NotFulfillable = 2,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.FulfillPaymentOrderResult")]
+public sealed record FulfillPaymentOrderResult([property: Id(0)] FulfillPaymentOrderOutcome Outcome, [property: Id(1)] PaymentOrderView? Order);
 
 [GenerateSerializer, Alias("Payments.RefundStatus")]
 public enum RefundStatus
@@ -209,6 +229,13 @@ public interface IPaymentOrderGrain : IGrainWithStringKey
     /// <summary>Refunds part or all of a successful order; concurrent refunds never add up to more than the payment.</summary>
     [Alias("RefundAsync")]
     Task<CreateRefundResult> RefundAsync(CreateRefund command);
+
+    /// <summary>
+    /// The goods were delivered: what remains after refunds moves from the seller's pending to available funds (wallet and
+    /// ledger, through the outbox), once; asking again moves nothing.
+    /// </summary>
+    [Alias("FulfillAsync")]
+    Task<FulfillPaymentOrderResult> FulfillAsync();
 
     /// <summary>Gives a dead-lettered order a fresh retry budget and drives it again.</summary>
     [Alias("ReplayAsync")]

@@ -21,11 +21,54 @@ public enum ClaimSellerOutcome
 [GenerateSerializer, Immutable, Alias("Payments.ClaimSellerResult")]
 public sealed record ClaimSellerResult([property: Id(0)] ClaimSellerOutcome Outcome);
 
-/// <summary>Takes refunded funds back out of pending.</summary>
-[GenerateSerializer, Immutable, Alias("Payments.DebitPendingFunds")]
-public sealed record DebitPendingFunds(
+/// <summary>Where a seller's money sits: owed but not yet earned, payable, held by a payout in flight, delivered.</summary>
+[GenerateSerializer, Alias("Payments.WalletBucket")]
+public enum WalletBucket
+{
+    Pending = 0,
+    Available = 1,
+    Reserved = 2,
+    PaidOut = 3,
+}
+
+/// <summary>
+/// Moves money between a seller's buckets, or in from or out to the outside (a null bucket): fulfillment
+/// (pending → available), refunds of a fulfilled order (available → outside, which may leave available negative),
+/// and the end of a payout (reserved → paid out, reserved → available, paid out → available).
+/// </summary>
+/// <param name="ReleasesReservation">The reservation (its operation id) this move settles, if any.</param>
+[GenerateSerializer, Immutable, Alias("Payments.MoveFunds")]
+public sealed record MoveFunds(
     [property: Id(0)] string OperationId,
-    [property: Id(1)] Money.Money Amount);
+    [property: Id(1)] Money.Money Amount,
+    [property: Id(2)] WalletBucket? From,
+    [property: Id(3)] WalletBucket? To,
+    [property: Id(4)] string? ReleasesReservation = null);
+
+/// <summary>Holds available money for a payout: all of it when <paramref name="AmountMinor"/> is null.</summary>
+[GenerateSerializer, Immutable, Alias("Payments.ReserveFunds")]
+public sealed record ReserveFunds(
+    [property: Id(0)] string OperationId,
+    [property: Id(1)] string Currency,
+    [property: Id(2)] long? AmountMinor);
+
+[GenerateSerializer, Alias("Payments.ReserveFundsOutcome")]
+public enum ReserveFundsOutcome
+{
+    Reserved = 0,
+
+    /// <summary>This operation reserved before: <see cref="ReserveFundsResult.AmountMinor"/> is what it holds.</summary>
+    AlreadyReserved = 1,
+
+    /// <summary>Less is available than asked (or nothing at all): nothing changed.</summary>
+    InsufficientFunds = 2,
+}
+
+[GenerateSerializer, Immutable, Alias("Payments.ReserveFundsResult")]
+public sealed record ReserveFundsResult(
+    [property: Id(0)] ReserveFundsOutcome Outcome,
+    [property: Id(1)] long AmountMinor,
+    [property: Id(2)] long AvailableMinor);
 
 [GenerateSerializer, Alias("Payments.WalletOperationOutcome")]
 public enum WalletOperationOutcome
@@ -62,9 +105,13 @@ public interface ISellerWalletGrain : IGrainWithStringKey
     [Alias("CreditPendingAsync")]
     Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command);
 
-    /// <summary>Removes refunded funds from pending; applying the same operation id twice is a no-op.</summary>
-    [Alias("DebitPendingAsync")]
-    Task<WalletOperationResult> DebitPendingAsync(DebitPendingFunds command);
+    /// <summary>Moves money between the seller's buckets (see <see cref="MoveFunds"/>); the same operation id twice is a no-op.</summary>
+    [Alias("MoveAsync")]
+    Task<WalletOperationResult> MoveAsync(MoveFunds command);
+
+    /// <summary>Moves available money to reserved for a payout, or refuses (as a result) what is not there.</summary>
+    [Alias("ReserveAsync")]
+    Task<ReserveFundsResult> ReserveAsync(ReserveFunds command);
 
     [Alias("GetAsync"), AlwaysInterleave]
     Task<WalletView> GetAsync();

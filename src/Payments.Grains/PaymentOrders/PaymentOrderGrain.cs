@@ -15,19 +15,20 @@ namespace Payments.Grains.PaymentOrders;
 /// effect, the PSP is called with Idempotency-Key = payment_order_id, and after SUCCESS the wallet and ledger
 /// effects are carried out until both flags are set (an outbox in grain state).
 /// </summary>
-internal sealed class PaymentOrderGrain(
+internal sealed partial class PaymentOrderGrain(
     [PersistentState("paymentOrder", GrainStorage.Name)] IPersistentState<PaymentOrderState> order,
     IPspClient psp,
     DeadLetterStore deadLetters,
     IOptions<PaymentOrderOptions> options,
+    IOptions<FulfillmentOptions> fulfillment,
     TimeProvider time,
     ILogger<PaymentOrderGrain> logger) : Grain, IPaymentOrderGrain, IRemindable
 {
     internal const string PspName = "stripe";
     private const string DriveReminderName = "drive";
+    private const string AutoFulfillReminderName = "auto_fulfill";
 
-    private IGrainTimer? _retryTimer;
-    private DateTimeOffset _retryTimerDue;
+    private WakeUpTimer? _wakeUp;
 
     private string PaymentOrderId => this.GetPrimaryKeyString();
 
@@ -105,7 +106,13 @@ internal sealed class PaymentOrderGrain(
     {
         if (!State.Exists)
         {
-            await UnregisterDriveReminderAsync();
+            await UnregisterReminderAsync(reminderName);
+            return;
+        }
+
+        if (reminderName == AutoFulfillReminderName)
+        {
+            await AutoFulfillAsync();
             return;
         }
 
@@ -164,8 +171,9 @@ internal sealed class PaymentOrderGrain(
 
         if (IsDone())
         {
-            _retryTimer?.Dispose();
-            _retryTimer = null;
+            WakeUp.Cancel();
+            // The drive reminder hands over to the auto-fulfillment reminder: a paid order nobody fulfills still ends available.
+            await ArmAutoFulfillmentAsync();
             await UnregisterDriveReminderAsync();
         }
     }
@@ -175,7 +183,7 @@ internal sealed class PaymentOrderGrain(
     private bool IsDone() =>
         (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
         || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
-            && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects));
+            && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects) && !State.OwesFulfillmentEffects);
 
     private async Task ChargeAsync()
     {
@@ -297,7 +305,7 @@ internal sealed class PaymentOrderGrain(
         if (resolvesDeadLetter)
         {
             await RegisterDriveReminderAsync();
-            await deadLetters.MarkReplayedAsync(PaymentOrderId, State.UpdatedAt);
+            await deadLetters.MarkReplayedAsync(DeadLetterStore.SubjectPaymentOrder, PaymentOrderId, State.UpdatedAt);
         }
 
         await DriveAsync();
@@ -542,6 +550,7 @@ internal sealed class PaymentOrderGrain(
             refund.Status = RefundStatus.Failed;
             refund.FailureCode = failureCode;
             refund.FailedAfterSuccess = true;
+            refund.ReversalToAvailable = State.FulfilledAt is not null;
             State.RefundedMinor -= refund.AmountMinor;
             return true;
         }
@@ -556,6 +565,7 @@ internal sealed class PaymentOrderGrain(
         if (succeeded)
         {
             State.RefundedMinor = checked(State.RefundedMinor + refund.AmountMinor);
+            refund.FromAvailable = State.FulfilledAt is not null;
         }
 
         return true;
@@ -568,7 +578,7 @@ internal sealed class PaymentOrderGrain(
             if (State.Exists)
             {
                 // A row left 'parked' by a crash between un-parking the order and marking its row: settle the row.
-                await deadLetters.MarkReplayedAsync(PaymentOrderId, time.GetUtcNow());
+                await deadLetters.MarkReplayedAsync(DeadLetterStore.SubjectPaymentOrder, PaymentOrderId, time.GetUtcNow());
             }
 
             return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.NotParked, State.Exists ? ToView() : null);
@@ -578,7 +588,7 @@ internal sealed class PaymentOrderGrain(
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         await RegisterDriveReminderAsync();
-        await deadLetters.MarkReplayedAsync(PaymentOrderId, State.UpdatedAt);
+        await deadLetters.MarkReplayedAsync(DeadLetterStore.SubjectPaymentOrder, PaymentOrderId, State.UpdatedAt);
         await DriveAsync();
         return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.Replayed, ToView());
     }
@@ -589,8 +599,7 @@ internal sealed class PaymentOrderGrain(
         State.DeadLetteredAt = time.GetUtcNow();
         State.DeadLetterStage = stage;
         State.NextRetryAt = null;
-        _retryTimer?.Dispose();
-        _retryTimer = null;
+        WakeUp.Cancel();
     }
 
     /// <summary>Back to work with a fresh budget: the attempts so far stay on record, the count toward the limit starts again.</summary>
@@ -625,7 +634,7 @@ internal sealed class PaymentOrderGrain(
             DeadLetterStore.StagePspRefund => State.Refunds.Where(IsOutOfBudget).Select(refund => refund.Attempts).DefaultIfEmpty(0).Max(),
             _ => State.EffectFailures,
         };
-        return deadLetters.ParkAsync(PaymentOrderId, State.MerchantId, stage, attempts, State.LastError ?? "unknown", State.DeadLetteredAt ?? State.UpdatedAt);
+        return deadLetters.ParkAsync(DeadLetterStore.SubjectPaymentOrder, PaymentOrderId, State.MerchantId, stage, attempts, State.LastError ?? "unknown", State.DeadLetteredAt ?? State.UpdatedAt);
     }
 
     private void ScheduleRetry(TimeSpan? retryAfter)
@@ -636,35 +645,10 @@ internal sealed class PaymentOrderGrain(
         ArmRetryTimer(delay);
     }
 
-    /// <summary>
-    /// Wakes the order after <paramref name="delay"/>, unless a timer already wakes it sooner: one timer serves the
-    /// charge, every refund and the effects, and a drive that comes early only re-arms for what is not due yet.
-    /// </summary>
-    private void ArmRetryTimer(TimeSpan delay, bool keepAlive = true)
-    {
-        delay = delay < TimeSpan.Zero ? TimeSpan.Zero : delay;
-        var due = time.GetUtcNow() + delay;
-        if (_retryTimer is not null && _retryTimerDue <= due)
-        {
-            return;
-        }
+    /// <summary>One timer serves the charge, every refund and the effects: whatever is due first wakes the order.</summary>
+    private WakeUpTimer WakeUp => _wakeUp ??= new WakeUpTimer(this, DriveAsync, time);
 
-        _retryTimer?.Dispose();
-        _retryTimerDue = due;
-        _retryTimer = this.RegisterGrainTimer(
-            static (grain, _) => grain.OnRetryTimerAsync(),
-            this,
-            new GrainTimerCreationOptions { DueTime = delay, Period = Timeout.InfiniteTimeSpan, KeepAlive = keepAlive });
-    }
-
-    private Task OnRetryTimerAsync()
-    {
-        // A timer may fire a little before the retry it was armed for is due; with no timer left, the drive
-        // arms a fresh one for the remainder instead of leaving the order to the (much slower) reminder.
-        _retryTimer?.Dispose();
-        _retryTimer = null;
-        return DriveAsync();
-    }
+    private void ArmRetryTimer(TimeSpan delay, bool keepAlive = true) => WakeUp.Arm(delay, keepAlive);
 
     /// <summary>
     /// The outbox: wallet and ledger, each applied once however often this runs, in either order of failure.
@@ -715,10 +699,10 @@ internal sealed class PaymentOrderGrain(
     }
 
     /// <summary>
-    /// The outbox: the pay-in's wallet credit and ledger booking, then each succeeded refund's wallet debit and
-    /// reversing booking (and, for a refund that bounced, their reversal). Each carries its operation id, so applying
-    /// one again is a no-op; they run side by side and their flags are written together. Refunds wait for the pay-in:
-    /// a reversal needs something to reverse.
+    /// The outbox: the pay-in's wallet credit and ledger booking, then the fulfillment's move to available and each
+    /// succeeded refund's wallet debit and reversing booking (and, for a refund that bounced, their reversal). Each carries
+    /// its operation id, so applying one again is a no-op; they run side by side and their flags are written together. The
+    /// rest waits for the pay-in: a reversal needs something to reverse.
     /// </summary>
     private List<(Task Applying, Action MarkApplied)> OwedEffects()
     {
@@ -728,6 +712,7 @@ internal sealed class PaymentOrderGrain(
         var ledger = GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId));
         var receivable = LedgerAccounts.PspReceivable(PspName);
         var pending = LedgerAccounts.SellerPending(State.SellerAccount);
+        var available = LedgerAccounts.SellerAvailable(State.SellerAccount);
         var effects = new List<(Task, Action)>();
         void Owe(bool applied, Func<Task> apply, Action markApplied)
         {
@@ -748,18 +733,33 @@ internal sealed class PaymentOrderGrain(
             return effects;
         }
 
+        if (State.OwesFulfillmentEffects)
+        {
+            var fulfilled = new Money(State.FulfilledMinor, currency);
+            var fulfillmentId = $"fulfillment:{PaymentOrderId}";
+            Owe(State.FulfillmentWalletUpdated, () => wallet.MoveAsync(new MoveFunds(fulfillmentId, fulfilled, WalletBucket.Pending, WalletBucket.Available)),
+                () => State.FulfillmentWalletUpdated = true);
+            Owe(State.FulfillmentLedgerUpdated, () => ledger.AppendAsync(Transfer(fulfillmentId, "fulfillment", State.PspReference, pending, available, fulfilled)),
+                () => State.FulfillmentLedgerUpdated = true);
+        }
+
         foreach (var refund in State.Refunds.Where(refund => refund.OwesEffects))
         {
             var refunded = new Money(refund.AmountMinor, currency);
             var refundId = $"refund:{refund.RefundId}";
-            Owe(refund.WalletUpdated, () => wallet.DebitPendingAsync(new DebitPendingFunds(refundId, refunded)), () => refund.WalletUpdated = true);
-            Owe(refund.LedgerUpdated, () => ledger.AppendAsync(Transfer(refundId, "refund", refund.PspRefundId, pending, receivable, refunded)), () => refund.LedgerUpdated = true);
+            // A refund of a fulfilled order takes from available, which may go below zero (the seller then owes us).
+            var refundedFrom = refund.FromAvailable ? WalletBucket.Available : WalletBucket.Pending;
+            Owe(refund.WalletUpdated, () => wallet.MoveAsync(new MoveFunds(refundId, refunded, refundedFrom, To: null)), () => refund.WalletUpdated = true);
+            Owe(refund.LedgerUpdated, () => ledger.AppendAsync(Transfer(refundId, "refund", refund.PspRefundId, refund.FromAvailable ? available : pending, receivable, refunded)),
+                () => refund.LedgerUpdated = true);
             if (refund.FailedAfterSuccess)
             {
                 // The refund bounced: the seller is owed the money again, and the PSP owes it to us again.
                 var reversalId = $"refund_failed:{refund.RefundId}";
-                Owe(refund.ReversalWalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(reversalId, State.MerchantId, refunded)), () => refund.ReversalWalletUpdated = true);
-                Owe(refund.ReversalLedgerUpdated, () => ledger.AppendAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, pending, refunded)), () => refund.ReversalLedgerUpdated = true);
+                var returnedTo = refund.ReversalToAvailable ? WalletBucket.Available : WalletBucket.Pending;
+                Owe(refund.ReversalWalletUpdated, () => wallet.MoveAsync(new MoveFunds(reversalId, refunded, From: null, returnedTo)), () => refund.ReversalWalletUpdated = true);
+                Owe(refund.ReversalLedgerUpdated, () => ledger.AppendAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, refund.ReversalToAvailable ? available : pending, refunded)),
+                    () => refund.ReversalLedgerUpdated = true);
             }
         }
 
@@ -816,17 +816,18 @@ internal sealed class PaymentOrderGrain(
     /// </summary>
     private Task PersistAsync() => order.WriteOrUndoAsync(this, () =>
     {
-        _retryTimer?.Dispose();
-        _retryTimer = null;
+        WakeUp.Cancel();
     });
 
     /// <summary>The durable net: while an order owes work, its reminder wakes it (after a crash, too).</summary>
     private Task RegisterDriveReminderAsync() =>
         this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
 
-    private async Task UnregisterDriveReminderAsync()
+    private Task UnregisterDriveReminderAsync() => UnregisterReminderAsync(DriveReminderName);
+
+    private async Task UnregisterReminderAsync(string name)
     {
-        var reminder = await this.GetReminder(DriveReminderName);
+        var reminder = await this.GetReminder(name);
         if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
@@ -855,7 +856,9 @@ internal sealed class PaymentOrderGrain(
             State.UpdatedAt,
             State.DeadLettered,
             State.Status == PaymentOrderStatus.RequiresAction ? State.ActionUrl : null,
-            State.Refunds.Select(ToRefundView).ToArray());
+            State.Refunds.Select(ToRefundView).ToArray(),
+            State.FulfilledAt,
+            State.OwesFulfillmentEffects);
     }
 
     private RefundView ToRefundView(RefundState refund) => new(

@@ -116,4 +116,21 @@ internal sealed class PaymentOrderState
     /// <summary>What the order was parked for (a <c>DeadLetterStore.Stage*</c>): only the answer to that un-parks it.</summary>
     [Id(31)]
     public string? DeadLetterStage { get; set; }
+
+    /// <summary>When the goods were delivered (by the merchant, or automatically after <c>Fulfillment:AutoAfter</c>).</summary>
+    [Id(32)]
+    public DateTimeOffset? FulfilledAt { get; set; }
+
+    /// <summary>What fulfillment moved from pending to available: the amount less what was refunded at that moment.</summary>
+    [Id(33)]
+    public long FulfilledMinor { get; set; }
+
+    [Id(34)]
+    public bool FulfillmentWalletUpdated { get; set; }
+
+    [Id(35)]
+    public bool FulfillmentLedgerUpdated { get; set; }
+
+    /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
+    public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);
 }

@@ -65,6 +65,17 @@ internal sealed class RefundState
     public DateTimeOffset? NextRetryAt { get; set; }
 
     /// <summary>
+    /// The order was fulfilled when the PSP said this refund succeeded, so its money leaves from available, not pending
+    /// (fulfillment had moved it there). Fixed at that moment, so that retrying the booking takes it from the same place.
+    /// </summary>
+    [Id(16)]
+    public bool FromAvailable { get; set; }
+
+    /// <summary>Likewise for the reversal of a refund that failed after it succeeded: where the money comes back to.</summary>
+    [Id(17)]
+    public bool ReversalToAvailable { get; set; }
+
+    /// <summary>
     /// The refund's booking is owed once the PSP has said it succeeded, even if it failed afterwards: a flag not yet
     /// set may hide a call that did land, so the booking and its reversal are both made (each once), never guessed away.
     /// </summary>

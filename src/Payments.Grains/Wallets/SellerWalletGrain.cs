@@ -28,58 +28,114 @@ internal sealed class SellerWalletGrain(
 
     public Task<WalletOperationResult> CreditPendingAsync(CreditPendingFunds command)
     {
-        if (command.Amount.Minor <= 0)
-        {
-            throw new ArgumentException("A pending credit must be positive.", nameof(command));
-        }
-
         if (wallet.State.MerchantId is { } owner && owner != command.MerchantId)
         {
             // The checkout claims its sellers first, so this is a bug, not an outcome: never book into another merchant's seller.
             throw new InvalidOperationException($"Seller {this.GetPrimaryKeyString()} belongs to another merchant.");
         }
 
-        return ChangePendingAsync(command.OperationId, command.Amount.Currency.Code, command.Amount.Minor, command.MerchantId);
+        return ApplyAsync(new MoveFunds(command.OperationId, command.Amount, From: null, To: WalletBucket.Pending), command.MerchantId);
     }
 
-    public Task<WalletOperationResult> DebitPendingAsync(DebitPendingFunds command)
+    public Task<WalletOperationResult> MoveAsync(MoveFunds command)
     {
-        if (command.Amount.Minor <= 0)
+        if (command.From == WalletBucket.Available && command.To == WalletBucket.Reserved)
         {
-            throw new ArgumentException("A pending debit must be positive.", nameof(command));
+            throw new ArgumentException("Reservations go through ReserveAsync, which refuses what is not available.", nameof(command));
         }
 
-        return ChangePendingAsync(command.OperationId, command.Amount.Currency.Code, -command.Amount.Minor, merchantId: null);
+        return ApplyAsync(command, merchantId: null);
     }
 
-    private async Task<WalletOperationResult> ChangePendingAsync(string operationId, string currency, long deltaMinor, string? merchantId)
+    public async Task<ReserveFundsResult> ReserveAsync(ReserveFunds command)
     {
-        if (wallet.State.AppliedOperations.Contains(operationId))
+        var available = wallet.State.Balances.TryGetValue(command.Currency, out var existing) ? existing.Available : 0;
+        if (wallet.State.Reservations.TryGetValue(command.OperationId, out var earlier))
+        {
+            return new ReserveFundsResult(ReserveFundsOutcome.AlreadyReserved, earlier.AmountMinor, available);
+        }
+
+        if (wallet.State.AppliedOperations.Contains(command.OperationId))
+        {
+            // Reserved and settled since: the payout that asks again is past its reservation and knows its amount.
+            throw new InvalidOperationException($"Reservation {command.OperationId} of {this.GetPrimaryKeyString()} is settled already.");
+        }
+
+        var amount = command.AmountMinor ?? available;
+        if (amount <= 0 || amount > available)
+        {
+            // Refused before anything changes: a payout never holds money the seller does not have.
+            return new ReserveFundsResult(ReserveFundsOutcome.InsufficientFunds, 0, available);
+        }
+
+        var currency = Currency.Get(command.Currency);
+        await ApplyAsync(new MoveFunds(command.OperationId, new Money(amount, currency), WalletBucket.Available, WalletBucket.Reserved), merchantId: null);
+        return new ReserveFundsResult(ReserveFundsOutcome.Reserved, amount, available - amount);
+    }
+
+    /// <summary>
+    /// The one way a balance changes: once per operation id, refused before anything changes when it would take a bucket
+    /// below what it may hold, and undone in memory when it could not be stored.
+    /// </summary>
+    private async Task<WalletOperationResult> ApplyAsync(MoveFunds move, string? merchantId)
+    {
+        if (move.Amount.Minor <= 0)
+        {
+            throw new ArgumentException("A wallet move must be positive.", nameof(move));
+        }
+
+        if (move.From == move.To || (move.From is null && move.To is null))
+        {
+            throw new ArgumentException($"A wallet move goes somewhere: {move.From} -> {move.To}.", nameof(move));
+        }
+
+        if (wallet.State.AppliedOperations.Contains(move.OperationId))
         {
             return new WalletOperationResult(WalletOperationOutcome.AlreadyApplied);
         }
 
-        var pendingBefore = wallet.State.Balances.TryGetValue(currency, out var existing) ? existing.Pending : 0;
-        if (pendingBefore + deltaMinor < 0)
+        var currency = move.Amount.Currency.Code;
+        var balance = wallet.State.Balances.TryGetValue(currency, out var existing) ? existing : new SellerWalletState.CurrencyBalance();
+        if (move.From is { } from && from != WalletBucket.Available && Get(balance, from) < move.Amount.Minor)
         {
-            // Refused before anything changes: a debit that overtook the credit it needs (a refund of money whose
-            // failed refund is not credited back yet) is retried by its order until the credit has landed.
+            // Refused before anything changes: a move that overtook the one it needs (a refund of money whose failed refund is
+            // not credited back yet, say) is retried by its owner until that one has landed. Only available may go below zero.
             throw new InvalidOperationException(
-                $"Wallet {this.GetPrimaryKeyString()} holds {pendingBefore} pending {currency}; cannot take {-deltaMinor} ({operationId}).");
+                $"Wallet {this.GetPrimaryKeyString()} holds {Get(balance, from)} {from} {currency}; cannot take {move.Amount.Minor} ({move.OperationId}).");
         }
 
-        var balance = BalanceOf(currency);
+        var released = move.ReleasesReservation is { } reservationId && wallet.State.Reservations.TryGetValue(reservationId, out var held) ? held : null;
+        wallet.State.Balances[currency] = balance;
         var merchantBefore = wallet.State.MerchantId;
-        balance.Pending = checked(balance.Pending + deltaMinor);
+        Change(balance, move.From, move.To, move.Amount.Minor);
         wallet.State.MerchantId ??= merchantId;
-        wallet.State.AppliedOperations.Add(operationId);
+        wallet.State.AppliedOperations.Add(move.OperationId);
+        if (move.To == WalletBucket.Reserved)
+        {
+            wallet.State.Reservations[move.OperationId] = new SellerWalletState.Reservation(currency, move.Amount.Minor);
+        }
+
+        if (released is not null)
+        {
+            wallet.State.Reservations.Remove(move.ReleasesReservation!);
+        }
+
         AssertConsistent();
         // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
         await wallet.WriteOrUndoAsync(this, () =>
         {
-            balance.Pending -= deltaMinor;
+            Change(balance, move.To, move.From, move.Amount.Minor);
             wallet.State.MerchantId = merchantBefore;
-            wallet.State.AppliedOperations.Remove(operationId);
+            wallet.State.AppliedOperations.Remove(move.OperationId);
+            if (move.To == WalletBucket.Reserved)
+            {
+                wallet.State.Reservations.Remove(move.OperationId);
+            }
+
+            if (released is not null)
+            {
+                wallet.State.Reservations[move.ReleasesReservation!] = released;
+            }
         });
 
         return new WalletOperationResult(WalletOperationOutcome.Applied);
@@ -94,24 +150,63 @@ internal sealed class SellerWalletGrain(
         return Task.FromResult(new WalletView(this.GetPrimaryKeyString(), wallet.State.MerchantId, balances));
     }
 
-    private SellerWalletState.CurrencyBalance BalanceOf(string currency)
+    private static long Get(SellerWalletState.CurrencyBalance balance, WalletBucket bucket) => bucket switch
     {
-        if (!wallet.State.Balances.TryGetValue(currency, out var balance))
+        WalletBucket.Pending => balance.Pending,
+        WalletBucket.Available => balance.Available,
+        WalletBucket.Reserved => balance.Reserved,
+        WalletBucket.PaidOut => balance.PaidOut,
+        _ => throw new ArgumentOutOfRangeException(nameof(bucket), bucket, null),
+    };
+
+    private static void Change(SellerWalletState.CurrencyBalance balance, WalletBucket? from, WalletBucket? to, long amountMinor)
+    {
+        if (from is { } source)
         {
-            balance = new SellerWalletState.CurrencyBalance();
-            wallet.State.Balances[currency] = balance;
+            Add(balance, source, -amountMinor);
         }
 
-        return balance;
+        if (to is { } target)
+        {
+            Add(balance, target, amountMinor);
+        }
+    }
+
+    private static void Add(SellerWalletState.CurrencyBalance balance, WalletBucket bucket, long deltaMinor)
+    {
+        switch (bucket)
+        {
+            case WalletBucket.Pending:
+                balance.Pending = checked(balance.Pending + deltaMinor);
+                break;
+            case WalletBucket.Available:
+                balance.Available = checked(balance.Available + deltaMinor);
+                break;
+            case WalletBucket.Reserved:
+                balance.Reserved = checked(balance.Reserved + deltaMinor);
+                break;
+            case WalletBucket.PaidOut:
+                balance.PaidOut = checked(balance.PaidOut + deltaMinor);
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(bucket), bucket, null);
+        }
     }
 
     private void AssertConsistent()
     {
         foreach (var (currency, balance) in wallet.State.Balances)
         {
-            if (balance.Pending < 0 || balance.Available < 0 || balance.Reserved < 0 || balance.PaidOut < 0)
+            // Available alone may be negative: a refund of a fulfilled order that was paid out already (the seller owes us).
+            if (balance.Pending < 0 || balance.Reserved < 0 || balance.PaidOut < 0)
             {
                 throw new InvalidOperationException($"Wallet {this.GetPrimaryKeyString()} has a negative {currency} balance.");
+            }
+
+            var held = wallet.State.Reservations.Values.Where(reservation => reservation.Currency == currency).Sum(reservation => reservation.AmountMinor);
+            if (held != balance.Reserved)
+            {
+                throw new InvalidOperationException($"Wallet {this.GetPrimaryKeyString()} reserves {balance.Reserved} {currency} but its payouts hold {held}.");
             }
         }
     }

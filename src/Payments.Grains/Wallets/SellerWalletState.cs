@@ -15,6 +15,13 @@ internal sealed class SellerWalletState
     [Id(2)]
     public HashSet<string> AppliedOperations { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>What each payout in flight holds, by its reservation's operation id; gone once the payout settles.</summary>
+    [Id(3)]
+    public Dictionary<string, Reservation> Reservations { get; set; } = new(StringComparer.Ordinal);
+
+    [GenerateSerializer, Alias("Payments.Grains.WalletReservation")]
+    internal sealed record Reservation([property: Id(0)] string Currency, [property: Id(1)] long AmountMinor);
+
     // Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
     [GenerateSerializer, Alias("Payments.Grains.CurrencyBalance")]
     internal sealed class CurrencyBalance

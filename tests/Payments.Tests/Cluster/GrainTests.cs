@@ -83,15 +83,41 @@ public sealed class GrainTests(ClusterFixture fixture)
     {
         var wallet = Grains.GetGrain<ISellerWalletGrain>(Ids.New("seller"));
         await wallet.CreditPendingAsync(new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(500, Usd)));
-        var debit = new DebitPendingFunds(Ids.New("op"), new Money(800, Usd));
+        var debit = new MoveFunds(Ids.New("op"), new Money(800, Usd), From: WalletBucket.Pending, To: null);
 
-        await Assert.ThrowsAsync<InvalidOperationException>(() => wallet.DebitPendingAsync(debit));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => wallet.MoveAsync(debit));
         Assert.Equal(500, Assert.Single((await wallet.GetAsync()).Balances).PendingMinor);
 
         // Once the credit it waited for has landed, the same debit goes through: the refusal was not recorded as applied.
         await wallet.CreditPendingAsync(new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(300, Usd)));
-        Assert.Equal(WalletOperationOutcome.Applied, (await wallet.DebitPendingAsync(debit)).Outcome);
+        Assert.Equal(WalletOperationOutcome.Applied, (await wallet.MoveAsync(debit)).Outcome);
         Assert.Equal(0, Assert.Single((await wallet.GetAsync()).Balances).PendingMinor);
+    }
+
+    [Fact]
+    public async Task A_wallet_refuses_a_reservation_beyond_its_available_funds_as_a_result_and_changes_nothing()
+    {
+        var wallet = Grains.GetGrain<ISellerWalletGrain>(Ids.New("seller"));
+        await wallet.CreditPendingAsync(new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(1_000, Usd)));
+        await wallet.MoveAsync(new MoveFunds(Ids.New("op"), new Money(700, Usd), WalletBucket.Pending, WalletBucket.Available));
+        var payoutId = Ids.New("payout");
+
+        var tooMuch = await wallet.ReserveAsync(new ReserveFunds(payoutId, "USD", 701));
+        var all = await wallet.ReserveAsync(new ReserveFunds(payoutId, "USD", AmountMinor: null));
+        var again = await wallet.ReserveAsync(new ReserveFunds(payoutId, "USD", AmountMinor: null));
+        var nothingLeft = await wallet.ReserveAsync(new ReserveFunds(Ids.New("payout"), "USD", AmountMinor: null));
+
+        Assert.Equal((ReserveFundsOutcome.InsufficientFunds, 0L, 700L), (tooMuch.Outcome, tooMuch.AmountMinor, tooMuch.AvailableMinor));
+        Assert.Equal((ReserveFundsOutcome.Reserved, 700L, 0L), (all.Outcome, all.AmountMinor, all.AvailableMinor));
+        Assert.Equal((ReserveFundsOutcome.AlreadyReserved, 700L), (again.Outcome, again.AmountMinor));
+        Assert.Equal(ReserveFundsOutcome.InsufficientFunds, nothingLeft.Outcome);
+        var balance = Assert.Single((await wallet.GetAsync()).Balances);
+        Assert.Equal((300L, 0L, 700L, 0L), (balance.PendingMinor, balance.AvailableMinor, balance.ReservedMinor, balance.PaidOutMinor));
+
+        // The payout is paid: its reservation settles into paid out.
+        await wallet.MoveAsync(new MoveFunds(Ids.New("op"), new Money(700, Usd), WalletBucket.Reserved, WalletBucket.PaidOut, ReleasesReservation: payoutId));
+        balance = Assert.Single((await wallet.GetAsync()).Balances);
+        Assert.Equal((300L, 0L, 0L, 700L), (balance.PendingMinor, balance.AvailableMinor, balance.ReservedMinor, balance.PaidOutMinor));
     }
 
     [Fact]

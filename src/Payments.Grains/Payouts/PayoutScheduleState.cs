@@ -1,0 +1,25 @@
+using Payments.Core.Payouts;
+
+namespace Payments.Grains.Payouts;
+
+// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+[GenerateSerializer, Alias("Payments.Grains.PayoutScheduleState")]
+internal sealed class PayoutScheduleState
+{
+    [Id(0)]
+    public string? MerchantId { get; set; }
+
+    [Id(1)]
+    public string? Destination { get; set; }
+
+    [Id(2)]
+    public PayoutInterval Interval { get; set; }
+
+    [Id(3)]
+    public DayOfWeek? WeeklyAnchor { get; set; }
+
+    [Id(4)]
+    public DateTimeOffset? UpdatedAt { get; set; }
+
+    public PayoutSettings Settings => new(Destination, Interval, WeeklyAnchor);
+}
