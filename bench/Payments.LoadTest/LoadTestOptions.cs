@@ -11,8 +11,16 @@ internal sealed record LoadTestOptions(
     string ApiKey,
     string OperatorKey,
     string Token,
-    int Warmup)
+    int Warmup,
+    bool Payouts,
+    int PayoutSellers)
 {
+    /// <summary>Sellers paid with <c>--payouts</c> unless <c>--payout-sellers</c> says otherwise: enough payouts to measure.</summary>
+    public const int PayoutSellersDefault = 200;
+
+    /// <summary>One payout per seller, each a few requests: a bound that keeps a run within minutes.</summary>
+    public const int PayoutSellersMax = 100_000;
+
     public const string Usage = """
         Usage: Payments.LoadTest [options]
           --url URL                  server base address         (default http://127.0.0.1:5080)
@@ -23,8 +31,16 @@ internal sealed record LoadTestOptions(
           --operator-key KEY         operator API key            (default sk_test_demo_operator)
           --token TOKEN              PSP payment-method token    (default pm_card_visa)
           --warmup N                 unmeasured checkouts first  (default 50)
-        Exit code: 0 if every measured request answered 201 and the invariants hold, 1 otherwise,
-        2 for bad arguments.
+          --payouts                  after the measured checkouts, fulfill every order paid in, pay
+                                     each seller out its whole available balance, wait (at most
+                                     2 min) until every payout is PAID, and check each wallet
+          --payout-sellers N         with --payouts: sellers the measured orders are spread over,
+                                     one payout each, 1..100000 (default 200; without --payouts
+                                     the orders go to the same 10 bench sellers every run)
+        Exit code: 0 if every measured checkout was accepted (201, or 202 and finished) and SUCCEEDED,
+        with --payouts every fulfillment answered 200, every payout 201 and then PAID, and every wallet
+        ended with pending, available and reserved 0.00 and paid_out = what was paid in, and the
+        invariants hold; 1 otherwise, 2 for bad arguments.
         """;
 
     /// <summary>Parses <paramref name="args"/>; returns null with a reason when they are not valid.</summary>
@@ -32,12 +48,20 @@ internal sealed record LoadTestOptions(
     {
         var options = new LoadTestOptions(
             new Uri("http://127.0.0.1:5080"), 1000, 16, 1,
-            "sk_test_demo_merchant", "sk_test_demo_operator", "pm_card_visa", 50);
+            "sk_test_demo_merchant", "sk_test_demo_operator", "pm_card_visa", 50, false, PayoutSellersDefault);
         error = null;
+        var payoutSellersGiven = false;
 
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];
+            if (name == "--payouts")
+            {
+                // The one option without a value.
+                options = options with { Payouts = true };
+                continue;
+            }
+
             if (i + 1 >= args.Length)
             {
                 error = $"missing value for {name}";
@@ -73,6 +97,11 @@ internal sealed record LoadTestOptions(
                     if (!TryInt(value, 0, int.MaxValue, out var warmup, ref error, name)) return null;
                     options = options with { Warmup = warmup };
                     break;
+                case "--payout-sellers":
+                    if (!TryInt(value, 1, PayoutSellersMax, out var payoutSellers, ref error, name)) return null;
+                    options = options with { PayoutSellers = payoutSellers };
+                    payoutSellersGiven = true;
+                    break;
                 case "--api-key" when value.Length > 0:
                     options = options with { ApiKey = value };
                     break;
@@ -86,6 +115,13 @@ internal sealed record LoadTestOptions(
                     error = $"unknown option or empty value: {name} '{value}'";
                     return null;
             }
+        }
+
+        if (payoutSellersGiven && !options.Payouts)
+        {
+            // Without --payouts the orders go to the fixed bench sellers: say so rather than ignore the option.
+            error = "--payout-sellers needs --payouts";
+            return null;
         }
 
         return options;
