@@ -72,12 +72,13 @@ public interface IPspClient
     Task<PspPayoutOutcome> GetPayoutAsync(string payoutId, string pspPayoutId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Looks for our payout among the PSP's payouts created since <paramref name="createdNotBefore"/>, by its
+    /// Looks for our payout among the PSP's payouts created from <paramref name="createdNotBefore"/> to
+    /// <paramref name="createdNotAfter"/> (our first and last attempts, with a margin), by its
     /// <c>metadata[payout_id]</c> (not by idempotency key): for when the key may be older than the PSP keeps keys,
     /// and creating again could pay twice. Null when the PSP holds none; <see cref="PspPayoutStatus.Unknown"/> when the
     /// lookup itself failed.
     /// </summary>
-    Task<PspPayoutOutcome?> FindPayoutAsync(string payoutId, DateTimeOffset createdNotBefore, CancellationToken cancellationToken);
+    Task<PspPayoutOutcome?> FindPayoutAsync(string payoutId, DateTimeOffset createdNotBefore, DateTimeOffset createdNotAfter, CancellationToken cancellationToken);
 }
 
 /// <param name="PayoutId">Our payout id: the idempotency key at the PSP and <c>metadata[payout_id]</c>.</param>

@@ -19,6 +19,7 @@ namespace Payments.Psp;
 /// <param name="RefundStatus">For refund events: <c>succeeded</c>, <c>pending</c>, <c>failed</c>.</param>
 /// <param name="PayoutId">For payout events: our payout id, from the payout's <c>metadata[payout_id]</c>.</param>
 /// <param name="PayoutStatus">For payout events: <c>pending</c>, <c>in_transit</c>, <c>paid</c>, <c>failed</c>, <c>canceled</c>.</param>
+/// <param name="PspPayoutId">For payout events: the PSP's id of the payout (<c>po_...</c>).</param>
 public sealed record PspEvent(
     string Id,
     string Type,
@@ -33,7 +34,8 @@ public sealed record PspEvent(
     string? RefundId,
     string? RefundStatus,
     string? PayoutId = null,
-    string? PayoutStatus = null);
+    string? PayoutStatus = null,
+    string? PspPayoutId = null);
 
 /// <summary>The outcome of checking a webhook: the event, or why it was refused.</summary>
 public sealed record PspWebhookVerification(PspEvent? Event, string? Failure)

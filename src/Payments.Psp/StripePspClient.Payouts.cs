@@ -46,7 +46,7 @@ public sealed partial class StripePspClient
             cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<PspPayoutOutcome?> FindPayoutAsync(string payoutId, DateTimeOffset createdNotBefore, CancellationToken cancellationToken)
+    public async Task<PspPayoutOutcome?> FindPayoutAsync(string payoutId, DateTimeOffset createdNotBefore, DateTimeOffset createdNotAfter, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(payoutId);
 
@@ -59,7 +59,7 @@ public sealed partial class StripePspClient
                 var ours = new List<Payout>();
                 var options = new PayoutListOptions
                 {
-                    Created = new DateRangeOptions { GreaterThanOrEqual = createdNotBefore.UtcDateTime },
+                    Created = new DateRangeOptions { GreaterThanOrEqual = createdNotBefore.UtcDateTime, LessThanOrEqual = createdNotAfter.UtcDateTime },
                     Limit = PayoutListPageSize,
                 };
                 for (var page = 0; page < PayoutSearchMaxPages; page++)
@@ -83,7 +83,7 @@ public sealed partial class StripePspClient
                         PspPayoutStatus.Unknown,
                         null,
                         "lookup_incomplete",
-                        string.Create(CultureInfo.InvariantCulture, $"More than {PayoutSearchMaxPages * PayoutListPageSize} payouts since {createdNotBefore:O}; payout {payoutId} is not among the newest."));
+                        string.Create(CultureInfo.InvariantCulture, $"More than {PayoutSearchMaxPages * PayoutListPageSize} payouts from {createdNotBefore:O} to {createdNotAfter:O}; payout {payoutId} is not among the newest."));
             },
             FromLookupPayoutStripeException,
             UnknownPayout,

@@ -180,6 +180,7 @@ public sealed class StripeWebhookVerifier
                 {
                     PayoutId = Metadata(payout.Metadata, StripePspClient.PayoutIdMetadataKey),
                     PayoutStatus = payout.Status,
+                    PspPayoutId = NullIfEmpty(payout.Id),
                     FailureCode = NullIfEmpty(payout.FailureCode),
                     FailureMessage = NullIfEmpty(payout.FailureMessage),
                 };

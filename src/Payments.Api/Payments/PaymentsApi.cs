@@ -159,9 +159,7 @@ public static class PaymentsApi
             {
                 FulfillPaymentOrderOutcome.Fulfilled or FulfillPaymentOrderOutcome.AlreadyFulfilled => new PostOutcome(StatusCodes.Status200OK, PaymentOrderResponse.From(result.Order!)),
                 FulfillPaymentOrderOutcome.NotFulfillable => PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "payment_not_fulfillable", "Payment not fulfillable",
-                    order.DeadLettered && order.Status == PaymentOrderStatus.Success
-                        ? $"Payment order '{paymentOrderId}' is parked as a dead letter: it is fulfilled once an operator replays it."
-                        : $"Payment order '{paymentOrderId}' is {order.Status.ToWireName()}: only a SUCCESS order can be fulfilled.")),
+                    $"Payment order '{paymentOrderId}' is {result.Order?.Status.ToWireName() ?? order.Status.ToWireName()}: only a SUCCESS order can be fulfilled.")),
                 _ => throw new InvalidOperationException($"Unexpected fulfillment outcome {result.Outcome}."),
             };
         });

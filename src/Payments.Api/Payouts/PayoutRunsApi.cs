@@ -16,7 +16,7 @@ public static class PayoutRunsApi
     /// <summary>Sellers whose run goes on at once: enough to keep the silos busy, few enough not to flood them.</summary>
     private const int SellersInFlightMax = 16;
 
-    internal static async Task<IResult> RunAsync(HttpContext context, IGrainFactory grains, PayoutQueries queries, IOptions<ApiOptions> options)
+    internal static async Task<IResult> RunAsync(HttpContext context, IGrainFactory grains, PayoutQueries queries, IOptions<ApiOptions> options, TimeProvider time)
     {
         if (IdempotentPost.CheckKey(context, out var key) is { } keyProblem)
         {
@@ -44,6 +44,12 @@ public static class PayoutRunsApi
             if (text is null || !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
             {
                 return ApiProblem.Validation(new Dictionary<string, string[]> { ["date"] = ["is required: a date such as \"2026-11-20\""] });
+            }
+
+            if (date > DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime))
+            {
+                // A run of a day to come would pay now, and take that day's payout ids from its real run.
+                return ApiProblem.Validation(new Dictionary<string, string[]> { ["date"] = ["must not be after today (UTC)"] });
             }
         }
 

@@ -94,15 +94,16 @@ public static class PayoutsApi
         }
 
         var payoutGrain = grains.GetGrain<IPayoutGrain>(request.PayoutId);
-        if (await payoutGrain.GetAsync() is { } existing
+        var existing = await payoutGrain.GetAsync();
+        if (existing is not null
             && (existing.MerchantId != merchantId || existing.SellerAccount != request.SellerAccount || existing.Amount.Currency != request.Currency
                 || (request.AmountMinor is { } asked && asked != existing.Amount.Minor)))
         {
             return PayoutExists(request.PayoutId);
         }
 
-        var settings = await grains.GetGrain<IPayoutScheduleGrain>(request.SellerAccount).GetAsync();
-        var destination = settings.Settings.Destination;
+        // The same payout again goes to the one it names, whatever the seller's settings say now: it moves nothing.
+        var destination = existing?.Destination ?? (await grains.GetGrain<IPayoutScheduleGrain>(request.SellerAccount).GetAsync()).Settings.Destination;
         if (destination is null)
         {
             return PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "payout_destination_missing", "No payout destination",
@@ -167,7 +168,9 @@ public static class PayoutsApi
         var ids = await queries.SellerPayoutIdsAsync(sellerAccount, startingAfter, limit, cancellationToken);
         var views = await Task.WhenAll(ids.Take(limit).Select(id => grains.GetGrain<IPayoutGrain>(id).GetAsync()));
         // A listed id whose payout is gone was refused by the wallet while the listing stood: it never existed.
-        return TypedResults.Ok(new PayoutsPageResponse(views.OfType<PayoutView>().Select(PayoutResponse.From).ToArray(), ids.Count > limit));
+        return TypedResults.Ok(new PayoutsPageResponse(
+            views.OfType<PayoutView>().Where(payout => payout.SellerAccount == sellerAccount && caller.CanSee(payout.MerchantId)).Select(PayoutResponse.From).ToArray(),
+            ids.Count > limit));
     }
 
     private static CreatePayoutRequest? Parse(JsonElement body, Dictionary<string, string[]> errors)
@@ -179,7 +182,7 @@ public static class PayoutsApi
         }
 
         const string idRule = "is required: 1-64 characters of letters, digits, '_' and '-'";
-        var payoutId = JsonFields.RequiredString(body, "payout_id", ClientId.IsValid, idRule, errors);
+        var payoutId = JsonFields.RequiredString(body, "payout_id", PayoutIds.IsClientGiven, idRule + $", not starting with '{PayoutIds.ScheduledPrefix}' (the schedule's own ids)", errors);
         var seller = JsonFields.RequiredString(body, "seller_account", ClientId.IsValid, idRule, errors);
         var currencyCode = JsonFields.RequiredString(body, "currency", code => Currency.TryGet(code, out _), "is required: an ISO 4217 code such as \"USD\"", errors);
         var amountText = JsonFields.OptionalString(body, "amount", "must be a decimal string such as \"60.00\"", errors);

@@ -18,8 +18,7 @@ public static class PspNotices
             _ => PayoutNoticeKind.Informational,
         };
         var failureCode = kind == PayoutNoticeKind.Failed ? webhook.FailureCode ?? (webhook.Type == "payout.canceled" ? "canceled" : "payout_failed") : null;
-        // The event names our payout (metadata); its PSP id is known from the create answer or a lookup.
-        return new PayoutNotice(webhook.Id, kind, PspPayoutId: null, failureCode, webhook.FailureMessage);
+        return new PayoutNotice(webhook.Id, kind, webhook.PspPayoutId, failureCode, webhook.FailureMessage);
     }
 
     public static PspNotice From(PspEvent webhook)

@@ -62,6 +62,12 @@ public static class PayoutIds
     public static string Scheduled(string sellerAccount, string currency, DateOnly date) =>
         $"{ScheduledPrefix}{sellerAccount}_{currency}_{date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}";
 
+    /// <summary>
+    /// An id a client may give a payout: a <see cref="ClientId"/> that is not of the schedule's form, so that no request can
+    /// take the id a seller's scheduled run will need (and leave the seller unpaid that day).
+    /// </summary>
+    public static bool IsClientGiven(string? id) => ClientId.IsValid(id) && !id!.StartsWith(ScheduledPrefix, StringComparison.Ordinal);
+
     /// <summary>A client's id (<see cref="ClientId"/>), or one the schedule made (longer, same characters).</summary>
     public static bool IsValid(string? id) =>
         ClientId.IsValid(id)

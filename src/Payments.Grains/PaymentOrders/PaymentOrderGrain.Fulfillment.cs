@@ -10,9 +10,8 @@ internal sealed partial class PaymentOrderGrain
 
     public async Task<FulfillPaymentOrderResult> FulfillAsync()
     {
-        if (!State.Exists || State.Status != PaymentOrderStatus.Success || State.DeadLettered)
+        if (!State.Exists || State.Status != PaymentOrderStatus.Success)
         {
-            // A parked order waits for an operator: its pay-in may not be booked yet, so nothing can move on from pending.
             return new FulfillPaymentOrderResult(FulfillPaymentOrderOutcome.NotFulfillable, State.Exists ? ToView() : null);
         }
 
@@ -22,7 +21,8 @@ internal sealed partial class PaymentOrderGrain
             await MarkFulfilledAsync();
         }
 
-        // Also for a repeat: effects still owed from the first call (a crash, a wallet that was down) are applied now.
+        // Also for a repeat: effects still owed from the first call (a crash, a wallet that was down) are applied now. A parked
+        // order records the fulfillment and moves the money once an operator replays it (its pay-in's booking comes first).
         await DriveAsync();
         return new FulfillPaymentOrderResult(outcome, ToView());
     }

@@ -22,6 +22,7 @@ internal sealed partial class PayoutGrain(
     DeadLetterStore deadLetters,
     PayoutIndex index,
     IOptions<PaymentOrderOptions> options,
+    IOptions<PayoutOptions> payoutOptions,
     TimeProvider time,
     ILogger<PayoutGrain> logger) : Grain, IPayoutGrain, IRemindable
 {
@@ -31,6 +32,7 @@ internal sealed partial class PayoutGrain(
     private static readonly TimeSpan SearchMargin = TimeSpan.FromHours(1);
 
     private WakeUpTimer? _wakeUp;
+    private bool _watchingForReturn;
 
     private string PayoutId => this.GetPrimaryKeyString();
 
@@ -149,6 +151,16 @@ internal sealed partial class PayoutGrain(
             return;
         }
 
+        if (!State.ReservationBooked)
+        {
+            // The ledger is to show the reservation before the PSP hears of the payout, as the wallet does.
+            await ApplyEffectsAsync();
+            if (State.DeadLettered)
+            {
+                return;
+            }
+        }
+
         if (State.Status == PayoutStatus.Pending)
         {
             if (State.NextRetryAt is { } due && due > time.GetUtcNow())
@@ -161,7 +173,7 @@ internal sealed partial class PayoutGrain(
             }
         }
 
-        if (State.Status == PayoutStatus.InTransit)
+        if (State.Status == PayoutStatus.InTransit || (State.Status == PayoutStatus.Paid && InReturnWatch()))
         {
             await CheckPspIfDueAsync();
         }
@@ -174,7 +186,34 @@ internal sealed partial class PayoutGrain(
         if (State.IsDone)
         {
             WakeUp.Cancel();
-            await UnregisterDriveReminderAsync();
+            if (InReturnWatch())
+            {
+                await WatchForReturnAsync();
+            }
+            else
+            {
+                await UnregisterDriveReminderAsync();
+            }
+        }
+    }
+
+    /// <summary>A paid payout is watched for a while: the bank may still send it back.</summary>
+    private bool InReturnWatch() =>
+        State.Status == PayoutStatus.Paid
+        && State.History.FirstOrDefault(entry => entry.Status == PayoutStatus.Paid) is { } paid
+        && time.GetUtcNow() < paid.At + payoutOptions.Value.ReturnWatch;
+
+    /// <summary>
+    /// While a paid payout is watched, its reminder wakes it only as often as it asks the PSP, not every minute: it owes
+    /// nothing, and may wait days.
+    /// </summary>
+    private async Task WatchForReturnAsync()
+    {
+        if (!_watchingForReturn)
+        {
+            var every = payoutOptions.Value.PspPollAfter;
+            await this.RegisterOrUpdateReminder(DriveReminderName, every, every);
+            _watchingForReturn = true;
         }
     }
 
@@ -183,15 +222,19 @@ internal sealed partial class PayoutGrain(
         // Write-ahead: the attempt is on record before the PSP hears of it.
         var now = time.GetUtcNow();
         var keyMayBeForgotten = State.FirstAttemptAt is { } first && now - first > options.Value.PspIdempotencyWindow;
+        var previousAttemptAt = State.LastAttemptAt ?? now;
         State.Attempts++;
         State.FirstAttemptAt ??= now;
+        State.LastAttemptAt = now;
         State.NextRetryAt = null;
         State.UpdatedAt = now;
         await PersistAsync();
 
         // Past the window the PSP may have forgotten our idempotency key, and creating again could pay twice: look for an
         // earlier payout first, and create only when there is none.
-        var earlier = keyMayBeForgotten ? await psp.FindPayoutAsync(PayoutId, State.FirstAttemptAt.Value - SearchMargin, CancellationToken.None) : null;
+        var earlier = keyMayBeForgotten
+            ? await psp.FindPayoutAsync(PayoutId, State.FirstAttemptAt.Value - SearchMargin, previousAttemptAt + SearchMargin, CancellationToken.None)
+            : null;
         var outcome = earlier ?? await psp.CreatePayoutAsync(
             new PspPayoutRequest(PayoutId, State.SellerAccount, State.AmountMinor, State.Currency, State.Destination), CancellationToken.None);
         if (outcome.Status == PspPayoutStatus.Unknown)
@@ -227,28 +270,43 @@ internal sealed partial class PayoutGrain(
         }
     }
 
-    /// <summary>Asks the PSP about a payout in transit once it has been quiet for <see cref="PaymentOrderOptions.PspPollAfter"/>: a lost webhook delays a payout, never strands it.</summary>
+    /// <summary>
+    /// Asks the PSP about a payout in transit (or paid, while it is watched for a return) once it has been quiet for
+    /// <see cref="PayoutOptions.PspPollAfter"/>: a lost webhook delays a payout, never strands it.
+    /// </summary>
     private async Task CheckPspIfDueAsync()
     {
-        var due = (State.PspCheckedAt ?? State.UpdatedAt) + options.Value.PspPollAfter;
+        var pollAfter = payoutOptions.Value.PspPollAfter;
+        var due = (State.PspCheckedAt ?? State.UpdatedAt) + pollAfter;
         var now = time.GetUtcNow();
         if (due > now || State.PspPayoutId is not { } pspPayoutId)
         {
-            // Not kept alive for it: if the payout is deactivated meanwhile, its reminder brings it back.
-            WakeUp.Arm(due - now, keepAlive: false);
+            if (State.Status == PayoutStatus.InTransit)
+            {
+                // Not kept alive for it: if the payout is deactivated meanwhile, its reminder brings it back.
+                WakeUp.Arm(due - now, keepAlive: false);
+            }
+
             return;
         }
 
         var outcome = await psp.GetPayoutAsync(PayoutId, pspPayoutId, CancellationToken.None);
         State.PspCheckedAt = time.GetUtcNow();
+        if (outcome.Status == PspPayoutStatus.Failed && State.Status == PayoutStatus.Paid)
+        {
+            // Returned: the slow watch reminder gives way to the normal one before anything changes, as for the webhook.
+            await RegisterDriveReminderAsync();
+            _watchingForReturn = false;
+        }
+
         if (outcome.Status is PspPayoutStatus.Paid or PspPayoutStatus.Failed)
         {
             LogLookedUp(logger, PayoutId, outcome.Status);
             Apply(outcome.Status, outcome.PspPayoutId, outcome.FailureCode, outcome.FailureMessage, outcome.ArrivalDate);
         }
-        else
+        else if (State.Status == PayoutStatus.InTransit)
         {
-            WakeUp.Arm(options.Value.PspPollAfter, keepAlive: false);
+            WakeUp.Arm(pollAfter, keepAlive: false);
         }
 
         State.UpdatedAt = State.PspCheckedAt.Value;
@@ -263,11 +321,12 @@ internal sealed partial class PayoutGrain(
             return PayoutNoticeOutcome.UnknownPayout;
         }
 
-        if (notice.Kind == PayoutNoticeKind.Failed && State.Status == PayoutStatus.Paid && State.IsDone)
+        if (notice.Kind == PayoutNoticeKind.Failed && State.Status == PayoutStatus.Paid)
         {
-            // A finished payout has no reminder, and the bank's return makes it owe bookings again: the reminder first,
-            // before anything changes, so that a crash after the change is stored still books the return.
+            // A paid payout has no reminder, or a slow one, and the bank's return makes it owe bookings again: the reminder
+            // first, before anything changes, so that a crash after the change is stored still books the return soon.
             await RegisterDriveReminderAsync();
+            _watchingForReturn = false;
         }
 
         var applied = notice.Kind switch

@@ -9,11 +9,16 @@ namespace Payments.Grains.Payouts;
 /// </summary>
 public sealed class PayoutIndex(NpgsqlDataSource database)
 {
+    /// <summary>
+    /// Lists a payout that is being created. A row left by a payout the wallet refused (a crash between forgetting its state
+    /// and its row) is replaced: only the payout being created now owns the id.
+    /// </summary>
     public async Task RecordPayoutAsync(string payoutId, string merchantId, string sellerAccount, string currency, DateTimeOffset createdAt)
     {
         await using var command = database.CreateCommand("""
             INSERT INTO payouts (payout_id, merchant_id, seller_account, currency, created_at) VALUES ($1, $2, $3, $4, $5)
-            ON CONFLICT (payout_id) DO NOTHING
+            ON CONFLICT (payout_id) DO UPDATE
+            SET merchant_id = excluded.merchant_id, seller_account = excluded.seller_account, currency = excluded.currency, created_at = excluded.created_at
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = payoutId });
         command.Parameters.Add(new NpgsqlParameter { Value = merchantId });

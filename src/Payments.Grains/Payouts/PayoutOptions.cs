@@ -10,4 +10,16 @@ public sealed class PayoutOptions
     /// <summary>When (UTC) daily and weekly sellers are paid.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "23:59:59")]
     public TimeSpan ScheduleTimeOfDay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// How long a payout in transit waits for its webhook before it asks the PSP, and how often it asks again. Payouts take
+    /// days to arrive, so this is slower than a payment's.
+    /// </summary>
+    public TimeSpan PspPollAfter { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How long after it was paid a payout keeps asking the PSP (every <see cref="PspPollAfter"/>) whether the bank sent it
+    /// back: a returned payout whose webhook was lost still gives the seller the money back.
+    /// </summary>
+    public TimeSpan ReturnWatch { get; set; } = TimeSpan.FromDays(5);
 }

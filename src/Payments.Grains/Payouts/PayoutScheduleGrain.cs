@@ -18,7 +18,18 @@ internal sealed partial class PayoutScheduleGrain(
     ILogger<PayoutScheduleGrain> logger) : Grain, IPayoutScheduleGrain, IRemindable
 {
     private const string ScheduleReminderName = "payout_schedule";
-    private static readonly TimeSpan Day = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// The reminder ticks hourly from the first schedule time on, and each tick runs what is due and not yet run: a tick lost
+    /// (a silo down at the time) or a run that failed half-way is made up within the hour, not a day (or a week) later.
+    /// </summary>
+    private static readonly TimeSpan TickPeriod = TimeSpan.FromHours(1);
+
+    /// <summary>A tick that comes a little early (clocks, timers) still makes the run it was meant for.</summary>
+    private static readonly TimeSpan TickTolerance = TimeSpan.FromMinutes(1);
+
+    /// <summary>Runs a tick makes up at most, after a long outage: the first pays all that is available anyway.</summary>
+    private const int CatchUpDaysMax = 7;
 
     private string SellerAccount => this.GetPrimaryKeyString();
 
@@ -40,30 +51,52 @@ internal sealed partial class PayoutScheduleGrain(
         }
         else
         {
-            await this.RegisterOrUpdateReminder(ScheduleReminderName, PayoutSchedule.UntilNextRun(time.GetUtcNow(), options.Value.ScheduleTimeOfDay), Day);
+            await this.RegisterOrUpdateReminder(ScheduleReminderName, PayoutSchedule.UntilNextRun(time.GetUtcNow(), options.Value.ScheduleTimeOfDay), TickPeriod);
         }
 
         var now = time.GetUtcNow();
         await index.RecordScheduleAsync(SellerAccount, command.MerchantId, IntervalName(settings.Interval), settings.WeeklyAnchor?.ToString().ToLowerInvariant(), now);
-        var before = (schedule.State.MerchantId, schedule.State.Destination, schedule.State.Interval, schedule.State.WeeklyAnchor, schedule.State.UpdatedAt);
-        (schedule.State.MerchantId, schedule.State.Destination, schedule.State.Interval, schedule.State.WeeklyAnchor, schedule.State.UpdatedAt) =
-            (command.MerchantId, settings.Destination, settings.Interval, settings.WeeklyAnchor, now);
+        var state = schedule.State;
+        var before = (state.MerchantId, state.Destination, state.Interval, state.WeeklyAnchor, state.UpdatedAt, state.LastRunDate);
+        // Runs start with the next schedule time: a seller put on a schedule is not paid at once for days it was not on it.
+        (state.MerchantId, state.Destination, state.Interval, state.WeeklyAnchor, state.UpdatedAt, state.LastRunDate) =
+            (command.MerchantId, settings.Destination, settings.Interval, settings.WeeklyAnchor, now, PayoutSchedule.RunDate(now, options.Value.ScheduleTimeOfDay));
         await schedule.WriteOrUndoAsync(this, () =>
-            (schedule.State.MerchantId, schedule.State.Destination, schedule.State.Interval, schedule.State.WeeklyAnchor, schedule.State.UpdatedAt) = before);
+            (state.MerchantId, state.Destination, state.Interval, state.WeeklyAnchor, state.UpdatedAt, state.LastRunDate) = before);
         return ToView();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
-        if (schedule.State.Interval == PayoutInterval.Manual)
+        if (schedule.State.Interval == PayoutInterval.Manual || schedule.State.LastRunDate is not { } lastRun)
         {
             await UnregisterScheduleReminderAsync();
             return;
         }
 
-        var date = PayoutSchedule.RunDate(time.GetUtcNow(), options.Value.ScheduleTimeOfDay);
-        var run = await RunAsync(date);
-        LogRun(logger, SellerAccount, date, run.PayoutIds.Count);
+        var timeOfDay = options.Value.ScheduleTimeOfDay;
+        var due = PayoutSchedule.RunDate(time.GetUtcNow() + TickTolerance, timeOfDay);
+        var next = lastRun.AddDays(1);
+        if (next < due.AddDays(-CatchUpDaysMax))
+        {
+            next = due.AddDays(-CatchUpDaysMax);
+        }
+
+        for (var date = next; date <= due; date = date.AddDays(1))
+        {
+            var run = await RunAsync(date);
+            if (run.PayoutIds.Count > 0)
+            {
+                LogRun(logger, SellerAccount, date, run.PayoutIds.Count);
+            }
+        }
+
+        if (next <= due)
+        {
+            var before = schedule.State.LastRunDate;
+            schedule.State.LastRunDate = due;
+            await schedule.WriteOrUndoAsync(this, () => schedule.State.LastRunDate = before);
+        }
     }
 
     public async Task<PayoutRunResult> RunAsync(DateOnly date)

@@ -21,5 +21,9 @@ internal sealed class PayoutScheduleState
     [Id(4)]
     public DateTimeOffset? UpdatedAt { get; set; }
 
+    /// <summary>The latest date whose scheduled run the reminder finished: a tick runs every date after it that is due.</summary>
+    [Id(5)]
+    public DateOnly? LastRunDate { get; set; }
+
     public PayoutSettings Settings => new(Destination, Interval, WeeklyAnchor);
 }

@@ -116,6 +116,10 @@ internal sealed class PayoutState
     [Id(32)]
     public bool ReturnLedgerUpdated { get; set; }
 
+    /// <summary>The latest attempt at the PSP: a payout made then was created no later than this (and the search margin).</summary>
+    [Id(33)]
+    public DateTimeOffset? LastAttemptAt { get; set; }
+
     /// <summary>The money reached the seller at some point: its move to paid out is owed (and stays booked).</summary>
     public bool WasPaid => Status == PayoutStatus.Paid || ReturnedAfterPaid;
 

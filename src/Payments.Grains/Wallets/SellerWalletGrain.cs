@@ -96,6 +96,13 @@ internal sealed class SellerWalletGrain(
 
         var currency = move.Amount.Currency.Code;
         var balance = wallet.State.Balances.TryGetValue(currency, out var existing) ? existing : new SellerWalletState.CurrencyBalance();
+        if (move.ReleasesReservation is { } settled && (!wallet.State.Reservations.TryGetValue(settled, out var reservation)
+            || reservation.Currency != currency || reservation.AmountMinor != move.Amount.Minor))
+        {
+            // A payout settles exactly what it reserved: anything else is a bug, never a partial release.
+            throw new InvalidOperationException($"Wallet {this.GetPrimaryKeyString()} holds no reservation {settled} of {move.Amount} to settle ({move.OperationId}).");
+        }
+
         if (move.From is { } from && from != WalletBucket.Available && Get(balance, from) < move.Amount.Minor)
         {
             // Refused before anything changes: a move that overtook the one it needs (a refund of money whose failed refund is
@@ -105,27 +112,16 @@ internal sealed class SellerWalletGrain(
         }
 
         var released = move.ReleasesReservation is { } reservationId && wallet.State.Reservations.TryGetValue(reservationId, out var held) ? held : null;
-        wallet.State.Balances[currency] = balance;
-        var merchantBefore = wallet.State.MerchantId;
-        Change(balance, move.From, move.To, move.Amount.Minor);
-        wallet.State.MerchantId ??= merchantId;
-        wallet.State.AppliedOperations.Add(move.OperationId);
-        if (move.To == WalletBucket.Reserved)
+        var hadBalance = wallet.State.Balances.ContainsKey(currency);
+        var before = (balance.Pending, balance.Available, balance.Reserved, balance.PaidOut, wallet.State.MerchantId);
+        void Undo()
         {
-            wallet.State.Reservations[move.OperationId] = new SellerWalletState.Reservation(currency, move.Amount.Minor);
-        }
+            (balance.Pending, balance.Available, balance.Reserved, balance.PaidOut, wallet.State.MerchantId) = before;
+            if (!hadBalance)
+            {
+                wallet.State.Balances.Remove(currency);
+            }
 
-        if (released is not null)
-        {
-            wallet.State.Reservations.Remove(move.ReleasesReservation!);
-        }
-
-        AssertConsistent();
-        // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
-        await wallet.WriteOrUndoAsync(this, () =>
-        {
-            Change(balance, move.To, move.From, move.Amount.Minor);
-            wallet.State.MerchantId = merchantBefore;
             wallet.State.AppliedOperations.Remove(move.OperationId);
             if (move.To == WalletBucket.Reserved)
             {
@@ -136,8 +132,35 @@ internal sealed class SellerWalletGrain(
             {
                 wallet.State.Reservations[move.ReleasesReservation!] = released;
             }
-        });
+        }
 
+        try
+        {
+            wallet.State.Balances[currency] = balance;
+            Change(balance, move.From, move.To, move.Amount.Minor);
+            wallet.State.MerchantId ??= merchantId;
+            wallet.State.AppliedOperations.Add(move.OperationId);
+            if (move.To == WalletBucket.Reserved)
+            {
+                wallet.State.Reservations[move.OperationId] = new SellerWalletState.Reservation(currency, move.Amount.Minor);
+            }
+
+            if (released is not null)
+            {
+                wallet.State.Reservations.Remove(move.ReleasesReservation!);
+            }
+
+            AssertConsistent();
+        }
+        catch
+        {
+            // An overflow or a broken rule is a bug: memory goes back to what is stored, and nothing is written.
+            Undo();
+            throw;
+        }
+
+        // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
+        await wallet.WriteOrUndoAsync(this, Undo);
         return new WalletOperationResult(WalletOperationOutcome.Applied);
     }
 

@@ -116,6 +116,8 @@ public sealed class PayoutTests(ServerFixture fixture)
         await AssertProblemAsync(Payout("1.001"), HttpStatusCode.BadRequest, "validation_failed", "amount");
         await AssertProblemAsync(Payout("1.00", currency: "usd"), HttpStatusCode.BadRequest, "validation_failed", "currency");
         await AssertProblemAsync(Payout("1.00", id: "pay/1"), HttpStatusCode.BadRequest, "validation_failed", "payout_id");
+        // The schedule's ids are its own: a request cannot take the id of a seller's run to come.
+        await AssertProblemAsync(Payout("1.00", id: $"sched_{seller}_USD_2030-01-01"), HttpStatusCode.BadRequest, "validation_failed", "payout_id");
         await AssertProblemAsync(new { payout_id = payoutId, seller_account = seller, currency = "USD", amount = 10 }, HttpStatusCode.BadRequest, "validation_failed", "amount");
         await AssertProblemAsync(Payout("1.00", sellerAccount: Ids.New("seller")), HttpStatusCode.NotFound, "resource_missing");
         using (var other = fixture.Server.CreateClient(TestServer.OtherMerchantKey))
@@ -335,6 +337,9 @@ public sealed class PayoutTests(ServerFixture fixture)
         Assert.Equal(HttpStatusCode.Forbidden, merchantRun.StatusCode);
         using var badDate = await _operator.PostJsonAsync("/v1/ops/payout-runs", new { date = "20.11.2026" }, Ids.New("key"));
         Assert.Equal(HttpStatusCode.BadRequest, badDate.StatusCode);
+        var tomorrow = DateOnly.FromDateTime(DateTime.UtcNow.AddDays(1)).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        using var future = await _operator.PostJsonAsync("/v1/ops/payout-runs", new { date = tomorrow }, Ids.New("key"));
+        Assert.Equal(HttpStatusCode.BadRequest, future.StatusCode);
     }
 
     [Fact]

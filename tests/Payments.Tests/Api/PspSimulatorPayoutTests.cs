@@ -168,12 +168,15 @@ public sealed class PspSimulatorPayoutTests(ServerFixture fixture) : IDisposable
         PspPayoutOutcome? found;
         PspPayoutOutcome? other;
         PspPayoutOutcome? tooLate;
+        PspPayoutOutcome? tooEarly;
+        var after = DateTimeOffset.UtcNow.AddSeconds(5);
         await SetFaultsAsync("""{ "forget_idempotency_keys": true }""");
         try
         {
-            found = await _client.FindPayoutAsync(payoutId, before, CancellationToken.None);
-            other = await _client.FindPayoutAsync(Ids.New("pay"), before, CancellationToken.None);
-            tooLate = await _client.FindPayoutAsync(payoutId, DateTimeOffset.UtcNow.AddMinutes(1), CancellationToken.None);
+            found = await _client.FindPayoutAsync(payoutId, before, after, CancellationToken.None);
+            other = await _client.FindPayoutAsync(Ids.New("pay"), before, after, CancellationToken.None);
+            tooLate = await _client.FindPayoutAsync(payoutId, DateTimeOffset.UtcNow.AddMinutes(1), DateTimeOffset.UtcNow.AddMinutes(2), CancellationToken.None);
+            tooEarly = await _client.FindPayoutAsync(payoutId, before.AddHours(-2), before.AddHours(-1), CancellationToken.None);
         }
         finally
         {
@@ -185,6 +188,7 @@ public sealed class PspSimulatorPayoutTests(ServerFixture fixture) : IDisposable
         Assert.NotEqual(PspPayoutStatus.Unknown, found.Status);
         Assert.Null(other);
         Assert.Null(tooLate);
+        Assert.Null(tooEarly);
         Assert.Single(await PayoutsForAsync(payoutId));
     }
 

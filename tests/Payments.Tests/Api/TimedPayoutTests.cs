@@ -5,8 +5,8 @@ using Payments.Tests.Infrastructure;
 namespace Payments.Tests.Api;
 
 /// <summary>
-/// A server whose clocks run fast: orders fulfill themselves after 3 s, a payout in transit asks the PSP after 2 s, and the
-/// PSP's key window is zero, so that what takes days in production plays out within a test.
+/// A server whose clocks run fast: orders fulfill themselves after 3 s, a payout in transit (or paid, watched for a return)
+/// asks the PSP every 2 s, and the PSP's key window is zero, so that what takes days in production plays out within a test.
 /// </summary>
 public sealed class TimedServerFixture : IAsyncLifetime
 {
@@ -21,6 +21,7 @@ public sealed class TimedServerFixture : IAsyncLifetime
         ["PaymentOrders:ReminderPeriod"] = "00:00:02",
         ["PaymentOrders:PspPollAfter"] = "00:00:02",
         ["PaymentOrders:PspIdempotencyWindow"] = "00:00:00",
+        ["Payouts:PspPollAfter"] = "00:00:02",
     });
 
     public async Task DisposeAsync()
@@ -85,6 +86,38 @@ public sealed class TimedPayoutTests(TimedServerFixture fixture)
         await Eventually.MatchesAsync(() => _merchant.WalletAsync(seller), balances => balances == ("0.00", "0.00", "0.00", "14.00"), TimeSpan.FromSeconds(10), $"{seller} paid out");
         var events = await psp.GetFromJsonAsync<System.Text.Json.JsonElement>("/_sim/events");
         Assert.Contains(events.EnumerateArray(), e => e.Str("type") == "payout.paid" && e.Str("body").Contains(payoutId, StringComparison.Ordinal) && e.GetProperty("dropped").GetBoolean());
+        await _operator.AssertInvariantsAsync();
+    }
+
+    [Fact]
+    public async Task A_payout_the_bank_returns_after_it_was_paid_gives_the_money_back_though_no_webhook_says_so()
+    {
+        var seller = await FulfilledSellerAsync("6.00");
+        var payoutId = Ids.New("pay");
+        using var psp = fixture.Server.CreatePspClient();
+        (await psp.PostAsJsonAsync("/_sim/faults", new { webhook_drop_rate = 1.0, seed = 6 })).EnsureSuccessStatusCode();
+        try
+        {
+            using (var settings = await _merchant.PutJsonAsync($"/v1/sellers/{seller}/payout_settings", new { destination = "ba_sim_fails_after_paid" }))
+            {
+                Assert.Equal(HttpStatusCode.OK, settings.StatusCode);
+            }
+
+            using var created = await _merchant.PostJsonAsync("/v1/payouts", new { payout_id = payoutId, seller_account = seller, currency = "USD" }, Ids.New("key"));
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            var returned = await Eventually.MatchesAsync(() => _merchant.GetJsonAsync($"/v1/payouts/{payoutId}"), payout => payout.Str("status") == "FAILED",
+                TimeSpan.FromSeconds(40), $"{payoutId} to be found returned by a lookup");
+            Assert.Equal(["PENDING", "IN_TRANSIT", "PAID", "FAILED"], returned.GetProperty("history").EnumerateArray().Select(entry => entry.Str("status")));
+        }
+        finally
+        {
+            (await psp.PostAsJsonAsync("/_sim/faults", new { })).EnsureSuccessStatusCode();
+        }
+
+        await Eventually.MatchesAsync(() => _merchant.WalletAsync(seller), balances => balances == ("0.00", "6.00", "0.00", "0.00"), TimeSpan.FromSeconds(10), $"{seller}'s money back");
+        var kinds = await Eventually.MatchesAsync(async () => (await _operator.GetJsonAsync($"/v1/ledger/transactions?payout_id={payoutId}"))
+            .GetProperty("transactions").EnumerateArray().Select(transaction => transaction.Str("kind")).ToArray(), kinds => kinds.Length == 3, TimeSpan.FromSeconds(10), $"{payoutId} booked three times");
+        Assert.Equal(["payout", "payout_paid", "payout_returned"], kinds);
         await _operator.AssertInvariantsAsync();
     }
 
