@@ -31,6 +31,22 @@ public static class RequestBody
         return (buffer.ToArray(), null);
     }
 
+    /// <summary>
+    /// Reads the body within the limit and parses it as JSON: the bytes (for the idempotency fingerprint) and the document
+    /// (the caller disposes it), or the 413 or 400 to answer instead.
+    /// </summary>
+    public static async Task<(byte[]? Bytes, JsonDocument? Document, ProblemHttpResult? Problem)> ReadJsonAsync(HttpRequest request, int bytesMax, CancellationToken cancellationToken)
+    {
+        var (bytes, tooLarge) = await ReadAsync(request, bytesMax, cancellationToken);
+        if (tooLarge is not null)
+        {
+            return (null, null, tooLarge);
+        }
+
+        var (document, invalidJson) = ParseJson(bytes!);
+        return (bytes, document, invalidJson);
+    }
+
     public static (JsonDocument? Document, ProblemHttpResult? Problem) ParseJson(byte[] bytes)
     {
         try

@@ -46,16 +46,10 @@ internal static class PayoutSettingsApi
             return ApiProblem.NotFound("seller", sellerAccount);
         }
 
-        var (body, tooLarge) = await RequestBody.ReadAsync(context.Request, options.Value.RequestBodyBytesMax, context.RequestAborted);
-        if (tooLarge is not null)
+        var (body, document, bodyProblem) = await RequestBody.ReadJsonAsync(context.Request, options.Value.RequestBodyBytesMax, context.RequestAborted);
+        if (bodyProblem is not null)
         {
-            return tooLarge;
-        }
-
-        var (document, invalidJson) = RequestBody.ParseJson(body!);
-        if (invalidJson is not null)
-        {
-            return invalidJson;
+            return bodyProblem;
         }
 
         PayoutSettings? settings;

@@ -21,6 +21,10 @@ public sealed record LedgerTransaction(
     [property: Id(3)] string? PspReference,
     [property: Id(4)] IReadOnlyList<LedgerEntry> Entries)
 {
+    /// <summary>A transaction of one amount from one account to another: debit <paramref name="debit"/>, credit <paramref name="credit"/>.</summary>
+    public static LedgerTransaction Transfer(string externalId, string kind, string? paymentOrderId, string? pspReference, string debit, string credit, Money.Money amount) =>
+        new(externalId, kind, paymentOrderId, pspReference, [new LedgerEntry(debit, EntryDirection.Debit, amount), new LedgerEntry(credit, EntryDirection.Credit, amount)]);
+
     /// <summary>Throws unless debits equal credits in every currency and every amount is positive.</summary>
     public void AssertBalanced()
     {

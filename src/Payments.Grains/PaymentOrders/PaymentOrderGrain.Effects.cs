@@ -22,11 +22,7 @@ internal sealed partial class PaymentOrderGrain
             return;
         }
 
-        try
-        {
-            await Task.WhenAll(effects.Select(effect => effect.Applying));
-        }
-        catch (Exception exception)
+        if (await effects.CompleteAsync() is { } exception)
         {
             // What failed stays owed: the timer (or, after a crash, the reminder) applies it again, with backoff,
             // until the budget is spent and the order is parked for an operator.
@@ -45,11 +41,6 @@ internal sealed partial class PaymentOrderGrain
             }
         }
 
-        foreach (var effect in effects.Where(effect => effect.Applying.IsCompletedSuccessfully))
-        {
-            effect.MarkApplied();
-        }
-
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         if (State.DeadLettered)
@@ -64,7 +55,7 @@ internal sealed partial class PaymentOrderGrain
     /// its operation id, so applying one again is a no-op; they run side by side and their flags are written together. The
     /// rest waits for the pay-in: a reversal needs something to reverse.
     /// </summary>
-    private List<(Task Applying, Action MarkApplied)> OwedEffects()
+    private Outbox OwedEffects()
     {
         var currency = Currency.Get(State.Currency);
         var amount = new Money(State.AmountMinor, currency);
@@ -73,21 +64,13 @@ internal sealed partial class PaymentOrderGrain
         var receivable = LedgerAccounts.PspReceivable(PspName);
         var pending = LedgerAccounts.SellerPending(State.SellerAccount);
         var available = LedgerAccounts.SellerAvailable(State.SellerAccount);
-        var effects = new List<(Task, Action)>();
-        void Owe(bool applied, Func<Task> apply, Action markApplied)
-        {
-            if (!applied)
-            {
-                effects.Add((apply(), markApplied));
-            }
-        }
-
+        var effects = new Outbox();
         LedgerTransaction Transfer(string externalId, string kind, string? pspReference, string debit, string credit, Money money) =>
-            new(externalId, kind, PaymentOrderId, pspReference, [new LedgerEntry(debit, EntryDirection.Debit, money), new LedgerEntry(credit, EntryDirection.Credit, money)]);
+            LedgerTransaction.Transfer(externalId, kind, PaymentOrderId, pspReference, debit, credit, money);
 
         var payInId = $"payin:{PaymentOrderId}";
-        Owe(State.WalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true);
-        Owe(State.LedgerUpdated, () => ledger.AppendAsync(Transfer(payInId, "payin", State.PspReference, receivable, pending, amount)), () => State.LedgerUpdated = true);
+        effects.Owe(State.WalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true);
+        effects.Owe(State.LedgerUpdated, () => ledger.AppendAsync(Transfer(payInId, "payin", State.PspReference, receivable, pending, amount)), () => State.LedgerUpdated = true);
         if (effects.Count > 0)
         {
             return effects;
@@ -97,9 +80,9 @@ internal sealed partial class PaymentOrderGrain
         {
             var fulfilled = new Money(State.FulfilledMinor, currency);
             var fulfillmentId = $"fulfillment:{PaymentOrderId}";
-            Owe(State.FulfillmentWalletUpdated, () => wallet.MoveAsync(new MoveFunds(fulfillmentId, fulfilled, WalletBucket.Pending, WalletBucket.Available)),
+            effects.Owe(State.FulfillmentWalletUpdated, () => wallet.MoveAsync(new MoveFunds(fulfillmentId, fulfilled, WalletBucket.Pending, WalletBucket.Available)),
                 () => State.FulfillmentWalletUpdated = true);
-            Owe(State.FulfillmentLedgerUpdated, () => ledger.AppendAsync(Transfer(fulfillmentId, "fulfillment", State.PspReference, pending, available, fulfilled)),
+            effects.Owe(State.FulfillmentLedgerUpdated, () => ledger.AppendAsync(Transfer(fulfillmentId, "fulfillment", State.PspReference, pending, available, fulfilled)),
                 () => State.FulfillmentLedgerUpdated = true);
         }
 
@@ -109,16 +92,16 @@ internal sealed partial class PaymentOrderGrain
             var refundId = $"refund:{refund.RefundId}";
             // A refund of a fulfilled order takes from available, which may go below zero (the seller then owes us).
             var refundedFrom = refund.FromAvailable ? WalletBucket.Available : WalletBucket.Pending;
-            Owe(refund.WalletUpdated, () => wallet.MoveAsync(new MoveFunds(refundId, refunded, refundedFrom, To: null)), () => refund.WalletUpdated = true);
-            Owe(refund.LedgerUpdated, () => ledger.AppendAsync(Transfer(refundId, "refund", refund.PspRefundId, refund.FromAvailable ? available : pending, receivable, refunded)),
+            effects.Owe(refund.WalletUpdated, () => wallet.MoveAsync(new MoveFunds(refundId, refunded, refundedFrom, To: null)), () => refund.WalletUpdated = true);
+            effects.Owe(refund.LedgerUpdated, () => ledger.AppendAsync(Transfer(refundId, "refund", refund.PspRefundId, refund.FromAvailable ? available : pending, receivable, refunded)),
                 () => refund.LedgerUpdated = true);
             if (refund.FailedAfterSuccess)
             {
                 // The refund bounced: the seller is owed the money again, and the PSP owes it to us again.
                 var reversalId = $"refund_failed:{refund.RefundId}";
                 var returnedTo = refund.ReversalToAvailable ? WalletBucket.Available : WalletBucket.Pending;
-                Owe(refund.ReversalWalletUpdated, () => wallet.MoveAsync(new MoveFunds(reversalId, refunded, From: null, returnedTo)), () => refund.ReversalWalletUpdated = true);
-                Owe(refund.ReversalLedgerUpdated, () => ledger.AppendAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, refund.ReversalToAvailable ? available : pending, refunded)),
+                effects.Owe(refund.ReversalWalletUpdated, () => wallet.MoveAsync(new MoveFunds(reversalId, refunded, From: null, returnedTo)), () => refund.ReversalWalletUpdated = true);
+                effects.Owe(refund.ReversalLedgerUpdated, () => ledger.AppendAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, refund.ReversalToAvailable ? available : pending, refunded)),
                     () => refund.ReversalLedgerUpdated = true);
             }
         }

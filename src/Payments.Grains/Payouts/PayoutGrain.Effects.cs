@@ -18,11 +18,7 @@ internal sealed partial class PayoutGrain
             return;
         }
 
-        try
-        {
-            await Task.WhenAll(effects.Select(effect => effect.Applying));
-        }
-        catch (Exception exception)
+        if (await effects.CompleteAsync() is { } exception)
         {
             // What failed stays owed: the timer (or, after a crash, the reminder) applies it again, with backoff, until the
             // budget is spent and the payout is parked for an operator.
@@ -41,11 +37,6 @@ internal sealed partial class PayoutGrain
             }
         }
 
-        foreach (var effect in effects.Where(effect => effect.Applying.IsCompletedSuccessfully))
-        {
-            effect.MarkApplied();
-        }
-
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         if (State.DeadLettered)
@@ -59,7 +50,7 @@ internal sealed partial class PayoutGrain
     /// (ledger) and to paid out (wallet); when it failed, reserved back to available; when the bank returned it after it was
     /// paid, the paid moves stand and the money comes back to available from the bank, once they have landed.
     /// </summary>
-    private List<(Task Applying, Action MarkApplied)> OwedEffects()
+    private Outbox OwedEffects()
     {
         var amount = new Money(State.AmountMinor, Currency.Get(State.Currency));
         var wallet = GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount);
@@ -67,44 +58,35 @@ internal sealed partial class PayoutGrain
         var available = LedgerAccounts.SellerAvailable(State.SellerAccount);
         var reserved = LedgerAccounts.SellerReserved(State.SellerAccount);
         var bank = LedgerAccounts.Cash(LedgerAccounts.PlatformBank);
-        var effects = new List<(Task, Action)>();
-        void Owe(bool applied, Func<Task> apply, Action markApplied)
-        {
-            if (!applied)
-            {
-                effects.Add((apply(), markApplied));
-            }
-        }
-
+        var effects = new Outbox();
         LedgerTransaction Transfer(string kind, string debit, string credit) =>
-            new($"{kind}:{PayoutId}", kind, PaymentOrderId: null, State.PspPayoutId,
-                [new LedgerEntry(debit, EntryDirection.Debit, amount), new LedgerEntry(credit, EntryDirection.Credit, amount)]);
+            LedgerTransaction.Transfer($"{kind}:{PayoutId}", kind, paymentOrderId: null, State.PspPayoutId, debit, credit, amount);
 
         if (!State.Reserved)
         {
             return effects;
         }
 
-        Owe(State.ReservationBooked, () => ledger.AppendAsync(Transfer("payout", available, reserved)), () => State.ReservationBooked = true);
+        effects.Owe(State.ReservationBooked, () => ledger.AppendAsync(Transfer("payout", available, reserved)), () => State.ReservationBooked = true);
         if (State.WasPaid)
         {
-            Owe(State.PaidWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_paid:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.PaidOut, ReservationId)),
+            effects.Owe(State.PaidWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_paid:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.PaidOut, ReservationId)),
                 () => State.PaidWalletUpdated = true);
-            Owe(State.PaidLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_paid", reserved, bank)), () => State.PaidLedgerUpdated = true);
+            effects.Owe(State.PaidLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_paid", reserved, bank)), () => State.PaidLedgerUpdated = true);
         }
         else if (State.Status == Core.Payouts.PayoutStatus.Failed)
         {
-            Owe(State.FailedWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_failed:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.Available, ReservationId)),
+            effects.Owe(State.FailedWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_failed:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.Available, ReservationId)),
                 () => State.FailedWalletUpdated = true);
-            Owe(State.FailedLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_failed", reserved, available)), () => State.FailedLedgerUpdated = true);
+            effects.Owe(State.FailedLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_failed", reserved, available)), () => State.FailedLedgerUpdated = true);
         }
 
         if (State.ReturnedAfterPaid && effects.Count == 0)
         {
             // The return reverses the paid moves, so it waits for them: the wallet cannot take back what it has not paid out.
-            Owe(State.ReturnWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_returned:{PayoutId}", amount, WalletBucket.PaidOut, WalletBucket.Available)),
+            effects.Owe(State.ReturnWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_returned:{PayoutId}", amount, WalletBucket.PaidOut, WalletBucket.Available)),
                 () => State.ReturnWalletUpdated = true);
-            Owe(State.ReturnLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_returned", bank, available)), () => State.ReturnLedgerUpdated = true);
+            effects.Owe(State.ReturnLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_returned", bank, available)), () => State.ReturnLedgerUpdated = true);
         }
 
         return effects;
