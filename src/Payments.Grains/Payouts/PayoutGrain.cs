@@ -28,6 +28,9 @@ internal sealed partial class PayoutGrain(
 {
     private const string DriveReminderName = "drive";
 
+    /// <summary>A paid payout's slow reminder while it is watched for a return: "drive" keeps meaning "owes work".</summary>
+    private const string ReturnWatchReminderName = "return_watch";
+
     /// <summary>How far back the PSP's payouts are searched past our first attempt (clocks differ).</summary>
     private static readonly TimeSpan SearchMargin = TimeSpan.FromHours(1);
 
@@ -99,9 +102,11 @@ internal sealed partial class PayoutGrain(
     {
         if (!State.Exists)
         {
-            await UnregisterDriveReminderAsync();
+            await UnregisterReminderAsync(reminderName);
             return;
         }
+
+        _watchingForReturn |= reminderName == ReturnWatchReminderName;
 
         await DriveAsync();
     }
@@ -153,9 +158,10 @@ internal sealed partial class PayoutGrain(
 
         if (!State.ReservationBooked)
         {
-            // The ledger is to show the reservation before the PSP hears of the payout, as the wallet does.
+            // The ledger shows the reservation before the PSP hears of the payout, as the wallet does: until it is booked the
+            // PSP is not asked (the timer, or the reminder, tries again).
             await ApplyEffectsAsync();
-            if (State.DeadLettered)
+            if (!State.ReservationBooked)
             {
                 return;
             }
@@ -190,10 +196,13 @@ internal sealed partial class PayoutGrain(
             {
                 await WatchForReturnAsync();
             }
-            else
+            else if (_watchingForReturn)
             {
-                await UnregisterDriveReminderAsync();
+                await UnregisterReminderAsync(ReturnWatchReminderName);
+                _watchingForReturn = false;
             }
+
+            await UnregisterDriveReminderAsync();
         }
     }
 
@@ -204,15 +213,15 @@ internal sealed partial class PayoutGrain(
         && time.GetUtcNow() < paid.At + payoutOptions.Value.ReturnWatch;
 
     /// <summary>
-    /// While a paid payout is watched, its reminder wakes it only as often as it asks the PSP, not every minute: it owes
-    /// nothing, and may wait days.
+    /// While a paid payout is watched, a reminder of its own wakes it only as often as it asks the PSP, not every minute: it
+    /// owes nothing, and may wait days. Registered before the drive reminder goes, so the watch is never without one.
     /// </summary>
     private async Task WatchForReturnAsync()
     {
         if (!_watchingForReturn)
         {
             var every = payoutOptions.Value.PspPollAfter;
-            await this.RegisterOrUpdateReminder(DriveReminderName, every, every);
+            await this.RegisterOrUpdateReminder(ReturnWatchReminderName, every, every);
             _watchingForReturn = true;
         }
     }
@@ -277,7 +286,8 @@ internal sealed partial class PayoutGrain(
     private async Task CheckPspIfDueAsync()
     {
         var pollAfter = payoutOptions.Value.PspPollAfter;
-        var due = (State.PspCheckedAt ?? State.UpdatedAt) + pollAfter;
+        // A tenth early is on time: a reminder or timer set for the interval comes a hair after the last check was stored.
+        var due = (State.PspCheckedAt ?? State.UpdatedAt) + pollAfter - (pollAfter / 10);
         var now = time.GetUtcNow();
         if (due > now || State.PspPayoutId is not { } pspPayoutId)
         {
@@ -294,9 +304,8 @@ internal sealed partial class PayoutGrain(
         State.PspCheckedAt = time.GetUtcNow();
         if (outcome.Status == PspPayoutStatus.Failed && State.Status == PayoutStatus.Paid)
         {
-            // Returned: the slow watch reminder gives way to the normal one before anything changes, as for the webhook.
+            // Returned: the drive reminder comes back before anything changes, as for the webhook.
             await RegisterDriveReminderAsync();
-            _watchingForReturn = false;
         }
 
         if (outcome.Status is PspPayoutStatus.Paid or PspPayoutStatus.Failed)
@@ -323,10 +332,16 @@ internal sealed partial class PayoutGrain(
 
         if (notice.Kind == PayoutNoticeKind.Failed && State.Status == PayoutStatus.Paid)
         {
-            // A paid payout has no reminder, or a slow one, and the bank's return makes it owe bookings again: the reminder
-            // first, before anything changes, so that a crash after the change is stored still books the return soon.
+            // A paid payout has no drive reminder, and the bank's return makes it owe bookings again: the reminder first,
+            // before anything changes, so that a crash after the change is stored still books the return soon.
             await RegisterDriveReminderAsync();
-            _watchingForReturn = false;
+        }
+
+        if (notice.PspPayoutId is { } pspPayoutId && State.PspPayoutId is { } ours && pspPayoutId != ours)
+        {
+            // Another PSP payout names our payout id: it says nothing of ours, and must not move our money.
+            LogForeignNotice(logger, PayoutId, pspPayoutId, ours);
+            return PayoutNoticeOutcome.Ignored;
         }
 
         var applied = notice.Kind switch
@@ -495,9 +510,11 @@ internal sealed partial class PayoutGrain(
     private Task RegisterDriveReminderAsync() =>
         this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
 
-    private async Task UnregisterDriveReminderAsync()
+    private Task UnregisterDriveReminderAsync() => UnregisterReminderAsync(DriveReminderName);
+
+    private async Task UnregisterReminderAsync(string name)
     {
-        var reminder = await this.GetReminder(DriveReminderName);
+        var reminder = await this.GetReminder(name);
         if (reminder is not null)
         {
             await this.UnregisterReminder(reminder);
@@ -530,6 +547,9 @@ internal sealed partial class PayoutGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Payout {PayoutId}: no webhook came, the PSP says {Status}")]
     private static partial void LogLookedUp(ILogger logger, string payoutId, PspPayoutStatus status);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Payout {PayoutId}: a webhook of PSP payout {PspPayoutId} names it, but it is PSP payout {Ours}; ignored, needs investigation")]
+    private static partial void LogForeignNotice(ILogger logger, string payoutId, string pspPayoutId, string ours);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Payout {PayoutId} failed ({FailureCode}); returned after it was paid: {Returned}")]
     private static partial void LogFailed(ILogger logger, string payoutId, string failureCode, bool returned);

@@ -19,7 +19,8 @@ public sealed class PayoutOptions
 
     /// <summary>
     /// How long after it was paid a payout keeps asking the PSP (every <see cref="PspPollAfter"/>) whether the bank sent it
-    /// back: a returned payout whose webhook was lost still gives the seller the money back.
+    /// back: a returned payout whose webhook was lost still gives the seller the money back. Banks return payouts up to
+    /// several business days after they arrive, so ten calendar days covers weekends and holidays.
     /// </summary>
-    public TimeSpan ReturnWatch { get; set; } = TimeSpan.FromDays(5);
+    public TimeSpan ReturnWatch { get; set; } = TimeSpan.FromDays(10);
 }

@@ -58,9 +58,11 @@ internal sealed partial class PayoutScheduleGrain(
         await index.RecordScheduleAsync(SellerAccount, command.MerchantId, IntervalName(settings.Interval), settings.WeeklyAnchor?.ToString().ToLowerInvariant(), now);
         var state = schedule.State;
         var before = (state.MerchantId, state.Destination, state.Interval, state.WeeklyAnchor, state.UpdatedAt, state.LastRunDate);
-        // Runs start with the next schedule time: a seller put on a schedule is not paid at once for days it was not on it.
+        // A seller put on a schedule starts with the next schedule time, not with days it was not on it; one already on a
+        // schedule keeps its place, so a run that is due (a tick lost) is still made.
+        var lastRun = state.Interval == PayoutInterval.Manual || state.LastRunDate is null ? PayoutSchedule.RunDate(now, options.Value.ScheduleTimeOfDay) : state.LastRunDate;
         (state.MerchantId, state.Destination, state.Interval, state.WeeklyAnchor, state.UpdatedAt, state.LastRunDate) =
-            (command.MerchantId, settings.Destination, settings.Interval, settings.WeeklyAnchor, now, PayoutSchedule.RunDate(now, options.Value.ScheduleTimeOfDay));
+            (command.MerchantId, settings.Destination, settings.Interval, settings.WeeklyAnchor, now, lastRun);
         await schedule.WriteOrUndoAsync(this, () =>
             (state.MerchantId, state.Destination, state.Interval, state.WeeklyAnchor, state.UpdatedAt, state.LastRunDate) = before);
         return ToView();

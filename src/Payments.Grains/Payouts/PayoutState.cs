@@ -123,9 +123,13 @@ internal sealed class PayoutState
     /// <summary>The money reached the seller at some point: its move to paid out is owed (and stays booked).</summary>
     public bool WasPaid => Status == PayoutStatus.Paid || ReturnedAfterPaid;
 
-    /// <summary>Moves of money that wallet or ledger do not show yet: the one definition of "owes effects".</summary>
+    /// <summary>
+    /// Moves of money that wallet or ledger do not show yet: the one definition of "owes effects". Not yet reserved counts:
+    /// the wallet may hold the reservation already (a crash before it was recorded here), and the ledger does not.
+    /// </summary>
     public bool OwesEffects =>
-        (Reserved && !ReservationBooked)
+        !Reserved
+        || !ReservationBooked
         || (WasPaid && !(PaidWalletUpdated && PaidLedgerUpdated))
         || (Status == PayoutStatus.Failed && !ReturnedAfterPaid && !(FailedWalletUpdated && FailedLedgerUpdated))
         || (ReturnedAfterPaid && !(ReturnWalletUpdated && ReturnLedgerUpdated));
