@@ -77,6 +77,26 @@ public sealed class PayoutTests(ServerFixture fixture)
         Assert.Equal("-80.00", await _operator.LedgerNetAsync($"seller_payable:{seller}:available"));
         using var psp = fixture.Server.CreatePspClient();
         Assert.Equal("failed", Assert.Single(await psp.PspPayoutsForAsync(payoutId)).Str("status"));
+
+        // A late or forged-looking history never moves it back: payout.paid after FAILED is ignored, a redelivery is a
+        // duplicate, and an event of another PSP payout naming ours moves nothing.
+        using var webhooks = fixture.Server.CreateClient(apiKey: null);
+        var late = StripeEvents.PayoutEvent("payout.paid", failed.Str("psp_reference"), payoutId, 8000, "paid");
+        using (var ignored = await webhooks.DeliverAsync(late, StripeEvents.Signature(late, TestServer.WebhookSecret, DateTimeOffset.UtcNow)))
+        using (var again = await webhooks.DeliverAsync(late, StripeEvents.Signature(late, TestServer.WebhookSecret, DateTimeOffset.UtcNow)))
+        {
+            Assert.Equal(("ignored", "duplicate"), ((await ignored.JsonAsync()).Str("outcome"), (await again.JsonAsync()).Str("outcome")));
+        }
+
+        var foreign = StripeEvents.PayoutEvent("payout.failed", "po_someone_else", payoutId, 8000, "failed", "account_closed");
+        using (var other = await webhooks.DeliverAsync(foreign, StripeEvents.Signature(foreign, TestServer.WebhookSecret, DateTimeOffset.UtcNow)))
+        {
+            Assert.Equal("ignored", (await other.JsonAsync()).Str("outcome"));
+        }
+
+        Assert.Equal("FAILED", (await _merchant.GetJsonAsync($"/v1/payouts/{payoutId}")).Str("status"));
+        Assert.Equal(("0.00", "80.00", "0.00", "0.00"), await _merchant.WalletAsync(seller));
+        Assert.Equal(["payout", "payout_failed"], await PayoutBookingsAsync(payoutId));
         await _operator.AssertInvariantsAsync();
     }
 

@@ -33,6 +33,19 @@ internal static class StripeEvents
             metadata = new Dictionary<string, string> { ["payment_order_id"] = paymentOrderId, ["refund_id"] = refundId },
         });
 
+    /// <summary>A payout event for our payout <paramref name="payoutId"/> (carried in its metadata, as we create payouts).</summary>
+    public static string PayoutEvent(string type, string pspPayoutId, string payoutId, long amount, string status, string? failureCode = null) =>
+        Event(type, new
+        {
+            id = pspPayoutId,
+            @object = "payout",
+            amount,
+            currency = "usd",
+            status,
+            failure_code = failureCode,
+            metadata = new Dictionary<string, string> { ["payout_id"] = payoutId },
+        });
+
     private static string Event(string type, object dataObject) =>
         JsonSerializer.Serialize(new
         {
