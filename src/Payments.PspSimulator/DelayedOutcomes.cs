@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Payments.PspSimulator.Balance;
 using Payments.PspSimulator.Payouts;
 
 namespace Payments.PspSimulator;
@@ -10,6 +11,8 @@ namespace Payments.PspSimulator;
 /// <c>pm_card_refundFail</c> charge fail and <c>refund.failed</c> is sent; payouts are paid or failed as their bank
 /// account says (<see cref="PayoutsApi.Advance"/>), with <c>payout.paid</c> or <c>payout.failed</c>. The start time is
 /// kept with the intent, refund or payout, so that after a restart those overdue finish at once and the rest on time.
+/// It also makes the PSP's daily payouts to our bank when the simulator's clock passes midnight
+/// (<see cref="AutomaticPayouts"/>).
 /// </summary>
 internal sealed partial class DelayedOutcomes(
     SimulatorStore store,
@@ -102,6 +105,16 @@ internal sealed partial class DelayedOutcomes(
                 return true;
             });
         }
+
+        // The PSP's daily payout to our bank, once the simulator's clock passes midnight (it may also have been made
+        // already by whoever read the clock first).
+        var untilSweep = store.Update(changes =>
+        {
+            AutomaticPayouts.SweepDue(changes);
+            return AutomaticPayouts.UntilNextSweep(changes.Now);
+        });
+        var sweepDue = now + untilSweep;
+        next = next is { } soonest && soonest < sweepDue ? soonest : sweepDue;
 
         await ChangeWaits.WaitAsync(changed, next - now, stoppingToken).ConfigureAwait(false);
     }

@@ -56,6 +56,7 @@ public static class PspSimulatorApplication
         dataDirectory ??= Setting(builder.Configuration, "data-dir");
         builder.Services.AddSingleton(_ => new SimulatorStore(dataDirectory));
         builder.Services.AddSingleton<SimulatorFaults>();
+        builder.Services.AddSingleton<Reporting.SettlementFaults>();
 
         webhooks ??= Setting(builder.Configuration, "webhook-url") is { } webhookUrl
             ? new SimulatorWebhookOptions(webhookUrl, Setting(builder.Configuration, "webhook-secret") ?? SimulatorWebhookOptions.DefaultSecret)

@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
+using Payments.PspSimulator.Balance;
 using Payments.PspSimulator.Payouts;
+using Payments.PspSimulator.Reporting;
 
 namespace Payments.PspSimulator;
 
@@ -9,8 +11,9 @@ namespace Payments.PspSimulator;
 /// <remarks>
 /// Format version 1: <c>{"v":1,"intents":[...],"sessions":[...],"refunds":[...],"payouts":[...],"events":[...],
 /// "event_deliveries":[...],"attempts":{"counter":n},"idempotency":{"key","fingerprint","status_code",
-/// "body","retry_after_seconds"}}</c>; each part is left out when empty (so files written before
-/// sessions, refunds, payouts and events existed still read, and still are version 1). Records are full
+/// "body","retry_after_seconds"},"balance_transactions":[...],"automatic_payouts":[...],"report_runs":[...],
+/// "clock_offset":"1.00:00:00","payouts_through":"2026-11-20"}</c>; each part is left out when empty (so files written before
+/// sessions, refunds, payouts, events, balance transactions, the clock and reports existed still read, and still are version 1). Records are full
 /// snapshots (the last one for an id wins), counters are absolute values. An event's body never changes,
 /// so a new state of a known event (a delivery attempt) is written as <c>event_deliveries</c>, its
 /// delivery fields only.
@@ -37,6 +40,17 @@ internal sealed record SimulatorLogLine
     public IReadOnlyDictionary<string, int>? Attempts { get; init; }
 
     public SimulatorLogIdempotency? Idempotency { get; init; }
+
+    public IReadOnlyList<SimulatedBalanceTransaction>? BalanceTransactions { get; init; }
+
+    public IReadOnlyList<SimulatedAutomaticPayout>? AutomaticPayouts { get; init; }
+
+    public IReadOnlyList<SimulatedReportRun>? ReportRuns { get; init; }
+
+    /// <summary>The simulator clock's offset from real time (absolute, as counters are).</summary>
+    public TimeSpan? ClockOffset { get; init; }
+
+    public DateOnly? PayoutsThrough { get; init; }
 }
 
 /// <summary>The fields of a <see cref="SimulatedEvent"/> that its delivery changes.</summary>

@@ -1,4 +1,6 @@
+using Payments.PspSimulator.Balance;
 using Payments.PspSimulator.Payouts;
+using Payments.PspSimulator.Reporting;
 
 namespace Payments.PspSimulator;
 
@@ -26,6 +28,32 @@ internal sealed class SimulatorState
     private readonly HashSet<string> _pendingEvents = new(StringComparer.Ordinal);
     private readonly Dictionary<string, IdempotencyRecord> _idempotency = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _attempts = new(StringComparer.Ordinal);
+    private readonly List<SimulatedBalanceTransaction> _balanceTransactions = [];
+    private readonly SortedDictionary<DateOnly, List<SimulatedBalanceTransaction>> _balanceByDay = [];
+    private readonly List<SimulatedAutomaticPayout> _automaticPayouts = [];
+    private readonly Dictionary<(DateOnly Day, string Currency), SimulatedAutomaticPayout> _automaticPayoutByDay = [];
+    private readonly Dictionary<string, SimulatedReportRun> _reportRuns = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _reportRunByFile = new(StringComparer.Ordinal);
+
+    public TimeSpan ClockOffset { get; private set; }
+
+    public DateOnly? PayoutsThrough { get; private set; }
+
+    /// <summary>A scan, not a search: a real clock set back (NTP) may leave the list out of <c>Created</c> order.</summary>
+    public List<SimulatedBalanceTransaction> ListBalanceTransactions(long from, long to) =>
+        _balanceTransactions.Where(transaction => transaction.Created >= from && transaction.Created < to).ToList();
+
+    public List<SimulatedBalanceTransaction> ListBalanceTransactionsOfDays(DateOnly? after, DateOnly before) =>
+        _balanceByDay.Where(day => (after is null || day.Key > after) && day.Key < before).SelectMany(day => day.Value).ToList();
+
+    public SimulatedAutomaticPayout? FindAutomaticPayout(DateOnly day, string currency) => _automaticPayoutByDay.GetValueOrDefault((day, currency));
+
+    public List<SimulatedAutomaticPayout> ListAutomaticPayouts() => [.. _automaticPayouts];
+
+    public SimulatedReportRun? FindReportRun(string id) => _reportRuns.GetValueOrDefault(id);
+
+    public SimulatedReportRun? FindReportRunByFile(string fileId) =>
+        _reportRunByFile.TryGetValue(fileId, out var runId) ? _reportRuns[runId] : null;
 
     public SimulatedPaymentIntent? FindIntent(string id) => _intents.GetValueOrDefault(id);
 
@@ -99,6 +127,8 @@ internal sealed class SimulatorState
         {
             _idempotency[idempotency.Key] = idempotency;
         }
+
+        ApplySettlement(transaction.BalanceTransactions, transaction.AutomaticPayouts, transaction.ReportRuns.Values, transaction.ClockOffset, transaction.PayoutsThrough);
     }
 
     /// <summary>Replays one line of the state file; <paramref name="location"/> names it in errors.</summary>
@@ -149,6 +179,42 @@ internal sealed class SimulatorState
         {
             _idempotency[idempotency.Key] = idempotency.ToRecord();
         }
+
+        ApplySettlement(line.BalanceTransactions ?? [], line.AutomaticPayouts ?? [], line.ReportRuns ?? [], line.ClockOffset, line.PayoutsThrough);
+    }
+
+    private void ApplySettlement(
+        IEnumerable<SimulatedBalanceTransaction> balanceTransactions,
+        IEnumerable<SimulatedAutomaticPayout> automaticPayouts,
+        IEnumerable<SimulatedReportRun> reportRuns,
+        TimeSpan? clockOffset,
+        DateOnly? payoutsThrough)
+    {
+        foreach (var balanceTransaction in balanceTransactions)
+        {
+            _balanceTransactions.Add(balanceTransaction);
+            if (!_balanceByDay.TryGetValue(balanceTransaction.Day, out var ofDay))
+            {
+                _balanceByDay[balanceTransaction.Day] = ofDay = [];
+            }
+
+            ofDay.Add(balanceTransaction);
+        }
+
+        foreach (var payout in automaticPayouts)
+        {
+            _automaticPayouts.Add(payout);
+            _automaticPayoutByDay[(payout.Day, payout.Currency)] = payout;
+        }
+
+        foreach (var run in reportRuns)
+        {
+            _reportRuns[run.Id] = run;
+            _reportRunByFile[run.FileId] = run.Id;
+        }
+
+        ClockOffset = clockOffset ?? ClockOffset;
+        PayoutsThrough = payoutsThrough ?? PayoutsThrough;
     }
 
     private void ApplyIntent(SimulatedPaymentIntent intent)

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Payments.PspSimulator.Balance;
 using Payments.PspSimulator.Payouts;
+using Payments.PspSimulator.Reporting;
 
 namespace Payments.PspSimulator;
 
@@ -179,6 +181,33 @@ public sealed class SimulatorStore : IDisposable
     /// <summary>The events still owed a delivery (<see cref="SimulatedEvent.IsPending"/>), in the order they happened.</summary>
     public IReadOnlyList<SimulatedEvent> ListPendingEvents() => Read(state => state.ListPendingEvents());
 
+    /// <summary>The simulator clock's committed offset from real time.</summary>
+    public TimeSpan ClockOffset => Read(state => state.ClockOffset);
+
+    /// <summary>Now on the simulator's clock (see <see cref="SimulatorTransaction.Now"/>).</summary>
+    public DateTimeOffset ClockNow => DateTimeOffset.UtcNow + ClockOffset;
+
+    /// <summary>The last day whose automatic payouts are made, or null before the first.</summary>
+    public DateOnly? PayoutsThrough => Read(state => state.PayoutsThrough);
+
+    /// <summary>The balance transactions created in [<paramref name="from"/>, <paramref name="to"/>) (unix seconds), oldest first.</summary>
+    public IReadOnlyList<SimulatedBalanceTransaction> ListBalanceTransactions(long from, long to) =>
+        Read(state => state.ListBalanceTransactions(from, to));
+
+    /// <summary>The balance transactions of the days after <paramref name="after"/> (all if null) and before <paramref name="before"/>.</summary>
+    public IReadOnlyList<SimulatedBalanceTransaction> ListBalanceTransactionsOfDays(DateOnly? after, DateOnly before) =>
+        Read(state => state.ListBalanceTransactionsOfDays(after, before));
+
+    /// <summary>The PSP's payout of <paramref name="day"/> in <paramref name="currency"/>, if made.</summary>
+    public SimulatedAutomaticPayout? FindAutomaticPayout(DateOnly day, string currency) => Read(state => state.FindAutomaticPayout(day, currency));
+
+    /// <summary>Every automatic payout, oldest first.</summary>
+    public IReadOnlyList<SimulatedAutomaticPayout> ListAutomaticPayouts() => Read(state => state.ListAutomaticPayouts());
+
+    public SimulatedReportRun? FindReportRun(string id) => Read(state => state.FindReportRun(id));
+
+    public SimulatedReportRun? FindReportRunByFile(string fileId) => Read(state => state.FindReportRunByFile(fileId));
+
     /// <summary>A new Stripe-style id such as <c>pi_3Q...</c>.</summary>
     public static string NewId(string prefix)
     {
@@ -230,6 +259,11 @@ public sealed class SimulatorStore : IDisposable
                     EventDeliveries = EventDeliveries(transaction.Events),
                     Attempts = transaction.Attempts.Count == 0 ? null : new Dictionary<string, int>(transaction.Attempts, StringComparer.Ordinal),
                     Idempotency = idempotency is null ? null : SimulatorLogIdempotency.From(idempotency),
+                    BalanceTransactions = transaction.BalanceTransactions.Count == 0 ? null : [.. transaction.BalanceTransactions],
+                    AutomaticPayouts = transaction.AutomaticPayouts.Count == 0 ? null : [.. transaction.AutomaticPayouts],
+                    ReportRuns = transaction.ReportRuns.Count == 0 ? null : [.. transaction.ReportRuns.Values],
+                    ClockOffset = transaction.ClockOffset,
+                    PayoutsThrough = transaction.PayoutsThrough,
                 });
             }
 

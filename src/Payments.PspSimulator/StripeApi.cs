@@ -5,7 +5,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Payments.PspSimulator.Balance;
+using Payments.PspSimulator.Bank;
 using Payments.PspSimulator.Payouts;
+using Payments.PspSimulator.Reporting;
 
 namespace Payments.PspSimulator;
 
@@ -23,6 +26,10 @@ internal static class StripeApi
         CheckoutSessionsApi.Map(app);
         RefundsApi.Map(app);
         PayoutsApi.Map(app);
+        ReportRunsApi.Map(app);
+        ClockApi.Map(app);
+        SettlementFaults.Map(app);
+        BankStatementsApi.Map(app);
         HostedPages.Map(app);
         app.MapGet("/_sim/payment_intents", ListSimulatedIntents);
         app.MapGet("/_sim/events", ListSimulatedEvents);

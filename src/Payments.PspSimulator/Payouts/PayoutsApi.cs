@@ -46,6 +46,7 @@ internal static class PayoutsApi
             : payout with
             {
                 Status = "paid",
+                PaidAt = changes.Now.ToUnixTimeSeconds(),
                 // The failure comes a delay after the payment from now, not from when it was due: so that the paid
                 // state is seen for a while even when a restart made both steps overdue.
                 ChangingSince = behavior == TestBankAccountBehavior.FailsAfterPaid ? now : null,

@@ -32,6 +32,12 @@ public sealed record SimulatedPayout
     /// <summary>Unix seconds, midnight UTC of the day the money is expected at the bank, as Stripe gives it.</summary>
     public required long ArrivalDate { get; init; }
 
+    /// <summary>
+    /// Unix seconds, on the simulator's clock (<see cref="SimulatorTransaction.Now"/>): when it was paid, so the bank
+    /// statement of that day debits it. Null until paid (and in files written before it existed).
+    /// </summary>
+    public long? PaidAt { get; init; }
+
     /// <summary>Why a failed payout failed, as Stripe words it (<c>account_closed</c>, ...).</summary>
     public string? FailureCode { get; init; }
 
