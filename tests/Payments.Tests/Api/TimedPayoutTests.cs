@@ -155,8 +155,9 @@ public sealed class PayoutScheduleReminderTests
     [Fact]
     public async Task A_daily_seller_is_paid_by_its_schedule_reminder_at_the_schedule_time()
     {
-        // The schedule time of day is a few seconds from now, so that the reminder's first tick comes within the test.
-        var runsAt = DateTimeOffset.UtcNow.AddSeconds(15);
+        // The schedule time of day is less than a minute from now, so that the reminder's first tick comes within the test, and
+        // late enough for the server to start and the seller to be set up first on a loaded machine (15 s was not, in CI).
+        var runsAt = DateTimeOffset.UtcNow.AddSeconds(45);
         var dataDirectory = TestServer.NewDataDirectory();
         try
         {
@@ -166,13 +167,14 @@ public sealed class PayoutScheduleReminderTests
             });
             var merchant = server.CreateClient();
             var seller = await merchant.SellerWithAvailableAsync("18.00", interval: "daily");
+            Assert.True(DateTimeOffset.UtcNow < runsAt - TimeSpan.FromSeconds(2), $"the setup ended at {DateTimeOffset.UtcNow:O}, after the schedule time {runsAt:O}: the test cannot see the tick");
             var payoutId = $"sched_{seller}_USD_{DateOnly.FromDateTime(runsAt.UtcDateTime):yyyy-MM-dd}";
 
             var payout = await Eventually.MatchesAsync(async () =>
             {
                 using var response = await merchant.GetAsync($"/v1/payouts/{payoutId}");
                 return response.StatusCode == HttpStatusCode.OK ? await response.JsonAsync() : (System.Text.Json.JsonElement?)null;
-            }, payout => payout?.Str("status") == "PAID", TimeSpan.FromSeconds(60), $"{payoutId} to be made by the schedule and PAID");
+            }, payout => payout?.Str("status") == "PAID", TimeSpan.FromSeconds(90), $"{payoutId} to be made by the schedule and PAID");
 
             Assert.Equal("18.00", payout!.Value.Str("amount"));
             using var psp = server.CreatePspClient();
