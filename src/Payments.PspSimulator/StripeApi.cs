@@ -170,11 +170,7 @@ internal static class StripeApi
         var list = new JsonArray();
         foreach (var intent in store.ListIntents())
         {
-            var metadata = new JsonObject();
-            foreach (var (key, value) in intent.Metadata)
-            {
-                metadata[key] = value;
-            }
+            var metadata = StripeJson.Metadata(intent.Metadata);
 
             list.Add(new JsonObject
             {

@@ -202,7 +202,8 @@ public static class StripeJson
 
     public static string Serialize(JsonNode node) => node.ToJsonString(Indented);
 
-    private static JsonObject Metadata(IReadOnlyDictionary<string, string> values)
+    /// <summary>Stripe's <c>metadata</c> object of a resource.</summary>
+    public static JsonObject Metadata(IReadOnlyDictionary<string, string> values)
     {
         var metadata = new JsonObject();
         foreach (var (key, value) in values)

@@ -8,11 +8,7 @@ internal static class PayoutJson
     public static JsonObject Payout(SimulatedPayout payout)
     {
         ArgumentNullException.ThrowIfNull(payout);
-        var metadata = new JsonObject();
-        foreach (var (key, value) in payout.Metadata)
-        {
-            metadata[key] = value;
-        }
+        var metadata = StripeJson.Metadata(payout.Metadata);
 
         return new JsonObject
         {

@@ -118,11 +118,7 @@ internal static class PayoutsApi
         var list = new JsonArray();
         foreach (var payout in store.ListPayouts())
         {
-            var metadata = new JsonObject();
-            foreach (var (key, value) in payout.Metadata)
-            {
-                metadata[key] = value;
-            }
+            var metadata = StripeJson.Metadata(payout.Metadata);
 
             list.Add(new JsonObject
             {
