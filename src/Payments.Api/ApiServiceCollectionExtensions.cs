@@ -13,6 +13,8 @@ using Payments.Api.Refunds;
 using Payments.Api.Wallets;
 using Payments.Api.Webhooks;
 using Payments.Psp;
+using Payments.Api.Reconciliation;
+using Payments.Reconciliation;
 
 namespace Payments.Api;
 
@@ -30,6 +32,7 @@ public static class ApiServiceCollectionExtensions
         builder.Services.AddSingleton<UnfinishedPaymentOrders>();
         builder.Services.AddSingleton<PayoutQueries>();
         builder.Services.AddSingleton<UnfinishedPayouts>();
+        builder.Services.AddReconciliationStores(builder.Configuration);
         builder.Services.AddOptions<OperationsOptions>().BindConfiguration(OperationsOptions.SectionName).ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<StuckPaymentsMonitor>();
@@ -48,6 +51,7 @@ public static class ApiServiceCollectionExtensions
         app.MapPayoutsApi();
         app.MapLedgerApi();
         app.MapOperationsApi();
+        app.MapReconciliationApi();
         app.MapOpenApi();
         return app;
     }

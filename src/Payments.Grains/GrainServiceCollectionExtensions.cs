@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Payments.Grains.DeadLetters;
 using Payments.Grains.PaymentOrders;
 using Payments.Grains.Payouts;
+using Payments.Reconciliation;
 using Payments.Psp;
 
 namespace Payments.Grains;
@@ -20,6 +21,7 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<PayoutOptions>().Bind(configuration.GetSection(PayoutOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DeadLetterStore>();
         services.AddSingleton<PayoutIndex>();
+        services.AddReconciliationStores(configuration);
         services.AddStripePsp(configuration);
         return services;
     }

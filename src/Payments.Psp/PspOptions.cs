@@ -13,6 +13,9 @@ public sealed class PspOptions
     /// <summary>How long one HTTP call to the PSP may take before its outcome counts as unknown.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a settlement report run may stay pending before the report counts as unavailable.</summary>
+    public TimeSpan ReportRunTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Webhook signing secrets; more than one during a rotation.</summary>
     public string[] WebhookSecrets { get; set; } = ["whsec_dev_payments_orleans"];
 }

@@ -11,7 +11,10 @@ public static class PspServiceCollectionExtensions
     /// Registers <see cref="IPspClient"/> as <see cref="StripePspClient"/>, a typed HTTP client whose
     /// timeout is <see cref="PspOptions.RequestTimeout"/>, with <see cref="PspOptions"/> bound from
     /// the <c>Psp</c> configuration section, and <see cref="StripeWebhookVerifier"/> as a singleton
-    /// (with <see cref="TimeProvider.System"/> unless a <see cref="TimeProvider"/> is already registered).
+    /// (with <see cref="TimeProvider.System"/> unless a <see cref="TimeProvider"/> is already registered). Also
+    /// <see cref="ISettlementFiles"/> as <see cref="StripeSettlementFiles"/>, a typed HTTP client without a timeout of its
+    /// own (it sets deadlines per call, and a file download takes as long as the file), with <see cref="BankOptions"/>
+    /// bound from the <c>Bank</c> section.
     /// </summary>
     public static IServiceCollection AddStripePsp(this IServiceCollection services, IConfiguration configuration)
     {
@@ -31,12 +34,13 @@ public static class PspServiceCollectionExtensions
                     options.WebhookSecrets = secrets;
                 }
             })
-            .Validate(options => Uri.TryCreate(options.BaseUrl, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https",
-                "Psp:BaseUrl must be an absolute http(s) URL.")
+            .Validate(options => IsHttpUrl(options.BaseUrl), "Psp:BaseUrl must be an absolute http(s) URL.")
             .Validate(options => !string.IsNullOrWhiteSpace(options.ApiKey) && !options.ApiKey.Any(char.IsWhiteSpace),
                 "Psp:ApiKey must be set and contain no whitespace.")
             .Validate(options => options.RequestTimeout > TimeSpan.Zero,
                 "Psp:RequestTimeout must be positive.")
+            .Validate(options => options.ReportRunTimeout > TimeSpan.Zero,
+                "Psp:ReportRunTimeout must be positive.")
             .Validate(options => options.WebhookSecrets is { Length: > 0 } && options.WebhookSecrets.All(s => !string.IsNullOrEmpty(s)),
                 "Psp:WebhookSecrets must hold at least one non-empty secret.")
             .ValidateOnStart();
@@ -46,9 +50,19 @@ public static class PspServiceCollectionExtensions
             httpClient.Timeout = provider.GetRequiredService<IOptions<PspOptions>>().Value.RequestTimeout;
         });
 
+        services.AddOptions<BankOptions>()
+            .Bind(configuration.GetSection(BankOptions.SectionName))
+            .Validate(options => string.IsNullOrEmpty(options.BaseUrl) || IsHttpUrl(options.BaseUrl),
+                "Bank:BaseUrl must be empty (the PSP's base) or an absolute http(s) URL.")
+            .ValidateOnStart();
+        services.AddHttpClient<ISettlementFiles, StripeSettlementFiles>(httpClient => httpClient.Timeout = Timeout.InfiniteTimeSpan);
+
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<StripeWebhookVerifier>();
 
         return services;
     }
+
+    private static bool IsHttpUrl(string? value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
 }

@@ -45,16 +45,29 @@ public static class IdempotentPost
         return null;
     }
 
-    public static async Task<IResult> ExecuteAsync(
+    public static Task<IResult> ExecuteAsync(
         HttpContext context,
         IGrainFactory grains,
         Caller caller,
         string key,
         byte[] body,
         TimeSpan lockTimeout,
+        Func<Task<PostOutcome>> handle) =>
+        ExecuteAsync(context, grains, caller, key, Fingerprint(context.Request, body), lockTimeout, handle);
+
+    /// <summary>
+    /// The flow for a request whose fingerprint was computed while its body streamed by (<see cref="StartFingerprint"/>):
+    /// <paramref name="handle"/> runs only when the key is new; otherwise the caller's work is left uncommitted.
+    /// </summary>
+    public static async Task<IResult> ExecuteAsync(
+        HttpContext context,
+        IGrainFactory grains,
+        Caller caller,
+        string key,
+        string fingerprint,
+        TimeSpan lockTimeout,
         Func<Task<PostOutcome>> handle)
     {
-        var fingerprint = Fingerprint(context.Request, body);
         var keyGrain = grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey(caller.MerchantId ?? "operator", key));
         var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout));
         switch (begun.Outcome)
@@ -94,9 +107,23 @@ public static class IdempotentPost
 
     private static string Fingerprint(HttpRequest request, byte[] body)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method}\n{request.Path}\n"));
+        using var hash = StartFingerprint(request);
         hash.AppendData(body);
+        return FinishFingerprint(hash);
+    }
+
+    /// <summary>A fingerprint begun with the request's method and path; append the body as it streams, then finish it.</summary>
+    public static IncrementalHash StartFingerprint(HttpRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(Encoding.UTF8.GetBytes($"{request.Method}\n{request.Path}\n"));
+        return hash;
+    }
+
+    public static string FinishFingerprint(IncrementalHash hash)
+    {
+        ArgumentNullException.ThrowIfNull(hash);
         return Convert.ToHexString(hash.GetHashAndReset());
     }
 }

@@ -32,7 +32,7 @@ public static class LedgerApi
             .WithSummary("Debits, credits and net (debits - credits) of one ledger account per currency.");
         ledger.MapGet("/transactions", GetTransactionsAsync)
             .WithName("GetLedgerTransactions")
-            .WithSummary("The double-entry transactions that carry a payment order's (payment_order_id) or a payout's (payout_id) reference.");
+            .WithSummary("The double-entry transactions that carry a payment order's (payment_order_id), a payout's (payout_id) or the PSP's payout to our bank (automatic_payout_id: its settlement) reference.");
         return app;
     }
 
@@ -56,17 +56,20 @@ public static class LedgerApi
     {
         var paymentOrderId = context.Request.Query["payment_order_id"].ToString();
         var payoutId = context.Request.Query["payout_id"].ToString();
-        if (!(ClientId.IsValid(paymentOrderId) ^ PayoutIds.IsValid(payoutId)))
+        var automaticPayoutId = context.Request.Query["automatic_payout_id"].ToString();
+        var given = new[] { ClientId.IsValid(paymentOrderId), PayoutIds.IsValid(payoutId), ClientId.IsValid(automaticPayoutId) }.Count(valid => valid);
+        if (given != 1 || paymentOrderId.Length + payoutId.Length + automaticPayoutId.Length == 0
+            || new[] { paymentOrderId, payoutId, automaticPayoutId }.Count(text => text.Length > 0) != 1)
         {
             return ApiProblem.Validation(new Dictionary<string, string[]>
             {
-                ["payment_order_id"] = ["one of payment_order_id and payout_id is required: 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"],
+                ["payment_order_id"] = ["one of payment_order_id, payout_id and automatic_payout_id is required: 1-64 characters of A-Z, a-z, 0-9, '_' and '-'"],
             });
         }
 
-        var rows = paymentOrderId.Length > 0
-            ? await ledger.TransactionsForPaymentOrderAsync(paymentOrderId, cancellationToken)
-            : await ledger.TransactionsForPayoutAsync(payoutId, cancellationToken);
+        var rows = paymentOrderId.Length > 0 ? await ledger.TransactionsForPaymentOrderAsync(paymentOrderId, cancellationToken)
+            : payoutId.Length > 0 ? await ledger.TransactionsForPayoutAsync(payoutId, cancellationToken)
+            : await ledger.TransactionsForSettlementAsync(automaticPayoutId, cancellationToken);
         return TypedResults.Ok(new LedgerTransactionsResponse(rows.Select(row => new LedgerTransactionResponse(
             row.TransactionId.ToString(System.Globalization.CultureInfo.InvariantCulture),
             row.ExternalId,

@@ -42,6 +42,10 @@ public sealed class LedgerQueries(NpgsqlDataSource database)
     public Task<IReadOnlyList<TransactionRow>> TransactionsForPayoutAsync(string payoutId, CancellationToken cancellationToken) =>
         TransactionsAsync("external_id IN ('payout:' || $1, 'payout_paid:' || $1, 'payout_failed:' || $1, 'payout_returned:' || $1)", payoutId, cancellationToken);
 
+    /// <summary>The settlement of the PSP's payout to our bank (booked by reconciliation).</summary>
+    public Task<IReadOnlyList<TransactionRow>> TransactionsForSettlementAsync(string automaticPayoutId, CancellationToken cancellationToken) =>
+        TransactionsAsync("external_id = 'settlement:' || $1", automaticPayoutId, cancellationToken);
+
     private async Task<IReadOnlyList<TransactionRow>> TransactionsAsync(string filter, string reference, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand($"""

@@ -79,6 +79,9 @@ public static class LedgerAccounts
 
     public static string PspReceivable(string psp) => $"psp_receivable:{psp}";
 
+    /// <summary>What the PSP charged us for its service, booked when its payout to our bank settles the receivable.</summary>
+    public static string PspFees(string psp) => $"psp_fees:{psp}";
+
     /// <summary>The platform's own bank account, where payouts to sellers leave from.</summary>
     public const string PlatformBank = "platform";
 

@@ -245,6 +245,13 @@ public interface IPaymentOrderGrain : IGrainWithStringKey
     [Alias("ReleaseAsync")]
     Task ReleaseAsync(string checkoutId);
 
+    /// <summary>
+    /// Reconciliation found the PSP's records and ours apart for this order: ask the PSP now about the charge (and the
+    /// refunds) and apply what it says the way a webhook would: a parked order un-parks, and the outbox books.
+    /// </summary>
+    [Alias("CheckWithPspAsync")]
+    Task<Reconciliation.PspCheckResult> CheckWithPspAsync();
+
     /// <summary>The order as stored; null when it does not exist. Reads interleave with a running charge.</summary>
     [Alias("GetAsync"), AlwaysInterleave]
     Task<PaymentOrderView?> GetAsync();

@@ -12,7 +12,10 @@ public sealed record SimulatedBalanceTransaction
     /// <summary>Unix seconds, on the simulator's clock (<see cref="SimulatorTransaction.Now"/>).</summary>
     public required long Created { get; init; }
 
-    /// <summary>Unix seconds: when the money can be paid out (midnight UTC after <see cref="Created"/>).</summary>
+    /// <summary>
+    /// Unix seconds: when the money can be paid out (midnight UTC after <see cref="Created"/>); for a payout's own
+    /// balance transaction, <see cref="Created"/> itself.
+    /// </summary>
     public required long AvailableOn { get; init; }
 
     /// <summary>ISO 4217 code, lower case as Stripe gives it.</summary>
@@ -38,7 +41,7 @@ public sealed record SimulatedBalanceTransaction
     /// <summary>The payment's <c>metadata[payment_order_id]</c>, our id of it, if it has one.</summary>
     public string? PaymentOrderId { get; init; }
 
-    /// <summary>The UTC day of <see cref="Created"/>: the day whose payout carries it.</summary>
+    /// <summary>The UTC day of <see cref="Created"/>: the day whose payout carries it (for a payout's own row, the day it pays out).</summary>
     public DateOnly Day => DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(Created).UtcDateTime);
 }
 
@@ -55,9 +58,12 @@ public sealed record SimulatedAutomaticPayout
     /// <summary>The sum of the day's nets, in minor units (negative when refunds outweighed charges).</summary>
     public required long Amount { get; init; }
 
-    /// <summary>Unix seconds: the end of <see cref="Day"/>, when the simulator's clock passed it.</summary>
+    /// <summary>Unix seconds: the end of <see cref="Day"/>, when the simulator's clock passed it and the money left for the bank.</summary>
     public required long Created { get; init; }
 
-    /// <summary>Its own balance transaction (category <c>payout</c>, amount −<see cref="Amount"/>).</summary>
+    /// <summary>
+    /// Its own balance transaction (category <c>payout</c>, amount −<see cref="Amount"/>), created a second before
+    /// <see cref="Created"/>: in the last second of <see cref="Day"/>, so that it is in that day's report.
+    /// </summary>
     public required string BalanceTransaction { get; init; }
 }

@@ -8,7 +8,9 @@ namespace Payments.PspSimulator.Reporting;
 /// The CSV of a <c>payout_reconciliation.itemized.5</c> run: a header, then one row per balance transaction created in
 /// its interval (and by its <see cref="SimulatedReportRun.AsOf"/>), in Stripe's way: amounts in major units with the
 /// currency's decimals, currency lower case, times <c>YYYY-MM-DD HH:MM:SS</c> UTC, <c>automatic_payout_id</c> empty
-/// until the payout of the row's day is made. Made line by line, never whole, for files of millions of rows.
+/// until the payout of the row's day is made. Once it is, the day's report holds the payout's own row too (category
+/// <c>payout</c>, created in the day's last second, its <c>automatic_payout_id</c> its own id), so one day's file
+/// reconciles alone. Made line by line, never whole, for files of millions of rows.
 /// </summary>
 internal sealed class ItemizedReport
 {
@@ -37,7 +39,7 @@ internal sealed class ItemizedReport
         var faults = _run.Faults;
         var random = faults is null ? null : new Random(faults.Seed);
         string? lastCurrency = null;
-        foreach (var row in _store.ListBalanceTransactions(_run.IntervalStart, _run.IntervalEnd).Where(row => row.Created <= _asOf))
+        foreach (var row in _store.ListBalanceTransactions(_run.IntervalStart, _run.IntervalEnd).Where(MadeByAsOf))
         {
             lastCurrency = row.Currency;
             var copies = 1;
@@ -84,6 +86,14 @@ internal sealed class ItemizedReport
             line.Append(value);
         }
     }
+
+    /// <summary>
+    /// Whether the row existed at the moment reported. A payout's row is dated a second before its payout is made (the
+    /// midnight after), so it counts from then: a run of a day's last second, counted before the payout was made and
+    /// downloaded after, must not grow by a payout row that its other rows do not name.
+    /// </summary>
+    private bool MadeByAsOf(SimulatedBalanceTransaction row) =>
+        row.ReportingCategory == BalanceRecorder.Payout ? row.Created < _asOf : row.Created <= _asOf;
 
     private string? PayoutOf(SimulatedBalanceTransaction row)
     {

@@ -109,21 +109,51 @@ public sealed class PspSimulatorSettlementTests(ServerFixture fixture) : IDispos
         var carried = dayRows.Where(row => row["currency"] == "usd" && row["reporting_category"] != "payout").ToList();
         Assert.All(carried, row => Assert.Equal(payoutId, row["automatic_payout_id"]));
         var total = carried.Sum(row => Minor(row["net"]));
-
-        // Reading the clock again makes no second payout of the same day.
-        await TodayAsync();
-        var (_, nextRows) = await ReportAsync(day.AddDays(1), days: 1);
-        var payout = Assert.Single(nextRows, row => row["reporting_category"] == "payout" && row["currency"] == "usd" && row["created_utc"].EndsWith(" 00:00:00", StringComparison.Ordinal));
+        var payout = Assert.Single(dayRows, row => row["reporting_category"] == "payout" && row["currency"] == "usd");
         Assert.Equal(payoutId, payout["source_id"]);
-        Assert.Equal(payoutId, payout["automatic_payout_id"]);
         Assert.Equal(-total, Minor(payout["gross"]));
-        Assert.Equal(-total, Minor(payout["net"]));
+
+        // Reading the clock again makes no second payout of the same day, and the next day's report does not repeat it.
+        await TodayAsync();
+        Assert.Single((await ReportAsync(day, days: 1)).Rows, row => row["reporting_category"] == "payout" && row["currency"] == "usd");
+        var (_, nextRows) = await ReportAsync(day.AddDays(1), days: 1);
+        Assert.DoesNotContain(nextRows, row => row["source_id"] == payoutId);
 
         var statement = await StatementAsync(day.AddDays(1));
         var credit = Assert.Single(Entries(statement), entry => entry.Reference == payoutId);
         Assert.Equal(("CRDT", "USD", total), (credit.Indicator, credit.Currency, Minor(credit.Amount)));
         Assert.Equal(payoutId, credit.EndToEndId);
         Assert.Equal(day.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), credit.BookingDate);
+    }
+
+    [Fact]
+    public async Task The_report_of_a_day_that_ended_holds_its_payout_row_beside_the_rows_it_carries()
+    {
+        var day = await TodayAsync();
+        var (orderId, intent) = await ChargeAsync(5_000, "usd");
+        await new RefundService(_stripe).CreateAsync(new RefundCreateOptions { PaymentIntent = intent.Id, Amount = 1_000 });
+
+        await AdvanceClockAsync("P1D");
+
+        var (_, rows) = await ReportAsync(day, days: 1);
+        var usd = rows.Where(row => row["currency"] == "usd").ToList();
+        var payout = Assert.Single(usd, row => row["reporting_category"] == "payout");
+        var payoutId = payout["source_id"];
+        Assert.StartsWith("po_sim_", payoutId, StringComparison.Ordinal);
+        Assert.Equal(payoutId, payout["automatic_payout_id"]);
+        var lastSecond = day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) + " 23:59:59";
+        Assert.Equal((lastSecond, lastSecond), (payout["created_utc"], payout["available_on_utc"]));
+        Assert.Equal((string.Empty, "0.00"), (payout["payment_intent_id"], payout["fee"]));
+
+        // Every other row of the day names the payout, and the payout is what they add up to: the day reconciles alone.
+        var carried = usd.Where(row => row != payout).ToList();
+        Assert.All(carried, row => Assert.Equal(payoutId, row["automatic_payout_id"]));
+        Assert.Equal(-carried.Sum(row => Minor(row["net"])), Minor(payout["gross"]));
+        Assert.Equal(payout["gross"], payout["net"]);
+        Assert.Equal(
+            ["charge", "refund"],
+            carried.Where(row => row["payment_metadata[payment_order_id]"] == orderId).Select(row => row["reporting_category"]));
+        Assert.Same(payout, usd[^1]);
     }
 
     [Fact]
@@ -239,7 +269,7 @@ public sealed class PspSimulatorSettlementTests(ServerFixture fixture) : IDispos
             using var client = new HttpClient { BaseAddress = url };
             var clock = await client.GetJsonAsync("/_sim/clock");
             Assert.Equal("P1D", clock.Str("offset"));
-            var (_, rows) = await ReportAsync(StripeAt(url), day, days: 2);
+            var (_, rows) = await ReportAsync(StripeAt(url), day, days: 1);
             var charge = Assert.Single(rows, row => row["reporting_category"] == "charge");
             Assert.Equal((orderId, "12.34", "0.66"), (charge["payment_metadata[payment_order_id]"], charge["gross"], charge["fee"]));
             var payout = Assert.Single(rows, row => row["reporting_category"] == "payout");

@@ -1,0 +1,214 @@
+using Npgsql;
+
+namespace Payments.Reconciliation.Matching;
+
+/// <summary>
+/// Matches a staged settlement report against the ledger, set-based: every charge, refund and refund failure by its
+/// payment order (and the PSP's refund id) and its money; two charges for one order and a balance transaction listed twice
+/// as duplicates; our bookings that no report has shown, past the lag; and each PSP payout in the report booked as our
+/// settlement (<c>settlement:&lt;automatic_payout_id&gt;</c>: the payout into cash, the fees of the rows it carries into
+/// fees, their sum out of the receivable), once. Runs in the caller's transaction: the findings, the breaks and the
+/// bookings commit together or not at all.
+/// </summary>
+public static class SettlementMatcher
+{
+    private const string Theirs = """
+        jsonb_build_object('balance_transaction_id', l.balance_transaction_id, 'reporting_category', l.reporting_category,
+                           'created_utc', l.created_utc, 'currency', l.currency, 'gross', l.gross, 'fee', l.fee, 'net', l.net,
+                           'source_id', l.source_id, 'payment_intent_id', l.payment_intent_id,
+                           'automatic_payout_id', l.automatic_payout_id, 'payment_order_id', l.payment_order_id)
+        """;
+
+    private const string Ours = """
+        jsonb_build_object('external_id', t.external_id, 'kind', t.kind, 'psp_reference', t.psp_reference,
+                           'amount', e.amount, 'currency', e.currency, 'created_at', t.created_at)
+        """;
+
+    /// <summary>The run's lines, a balance transaction listed twice counted once.</summary>
+    private const string DistinctLines = """
+        SELECT DISTINCT ON (balance_transaction_id) * FROM settlement_lines
+        WHERE run_id = @run AND reporting_category = '{0}'
+        ORDER BY balance_transaction_id, line_no
+        """;
+
+    public static async Task<MatchingResult> MatchAsync(
+        NpgsqlConnection connection, MatchingRun run, MatchingSettings settings, OrderStandingLookup standings, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        await RunFindings.CreateAsync(connection, cancellationToken).ConfigureAwait(false);
+        await RunFindings.ScalarAsync(connection, RememberSeen, run, settings, cancellationToken).ConfigureAwait(false);
+
+        long matched = 0;
+        matched += await RunFindings.ScalarAsync(connection, MatchRecords("charge", "t.external_id = 'payin:' || l.payment_order_id", "l.gross", "missing_in_ledger"),
+            run, settings, cancellationToken).ConfigureAwait(false);
+        matched += await RunFindings.ScalarAsync(connection,
+            MatchRecords("refund", "t.payment_order_id = l.payment_order_id AND t.kind = 'refund' AND t.psp_reference = l.source_id", "-l.gross", "missing_in_ledger"),
+            run, settings, cancellationToken).ConfigureAwait(false);
+        matched += await RunFindings.ScalarAsync(connection,
+            MatchRecords("refund_failure", "t.payment_order_id = l.payment_order_id AND t.kind = 'refund_failed' AND t.psp_reference = l.source_id", "l.gross", "status_mismatch"),
+            run, settings, cancellationToken).ConfigureAwait(false);
+        matched += await RunFindings.ScalarAsync(connection, BookSettlements, run, settings, cancellationToken).ConfigureAwait(false);
+        matched += await RunFindings.ScalarAsync(connection, CountFees, run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.ScalarAsync(connection, UnknownCategories, run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.ScalarAsync(connection, DuplicateLines, run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.ScalarAsync(connection, DuplicateCharges, run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.ScalarAsync(connection, MissingCharges, run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.ScalarAsync(connection, MissingRefunds, run, settings, cancellationToken).ConfigureAwait(false);
+
+        await RunFindings.ClassifyByOrderAsync(connection, run.Source, standings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.FileAsync(connection, run, cancellationToken).ConfigureAwait(false);
+        var lines = await RunFindings.ScalarAsync(connection, "SELECT count(*) FROM settlement_lines WHERE run_id = @run", run, settings, cancellationToken).ConfigureAwait(false);
+        return new MatchingResult(lines, matched);
+    }
+
+    /// <summary>Every balance transaction of the report, once across all reports: a later report repeating one is no duplicate.</summary>
+    private const string RememberSeen = """
+        INSERT INTO settlement_transactions (balance_transaction_id, first_run_id, reporting_category, created_utc, source_id, payment_order_id)
+        SELECT DISTINCT ON (balance_transaction_id) balance_transaction_id, @run, reporting_category, created_utc, source_id, payment_order_id
+        FROM settlement_lines WHERE run_id = @run
+        ORDER BY balance_transaction_id, line_no
+        ON CONFLICT (balance_transaction_id) DO NOTHING
+        """;
+
+    /// <summary>
+    /// The rows of one category against the booking they stand for: none (<paramref name="missingKind"/>, its class
+    /// decided by its order later; INVESTIGATE at once when the row names no order of ours), other currency, other amount.
+    /// Returns how many agreed.
+    /// </summary>
+    private static string MatchRecords(string category, string joinCondition, string expectedAmount, string missingKind) => $"""
+        WITH lines AS ({string.Format(System.Globalization.CultureInfo.InvariantCulture, DistinctLines, category)}),
+        joined AS MATERIALIZED (
+            SELECT l.*, t.transaction_id, t.external_id, t.kind, t.psp_reference, t.created_at, e.amount, e.currency AS our_currency,
+                   {expectedAmount} AS expected
+            FROM lines l
+            LEFT JOIN ledger_transactions t ON {joinCondition}
+            LEFT JOIN ledger_entries e ON e.transaction_id = t.transaction_id AND e.direction = 'debit'),
+        found AS (
+            INSERT INTO run_findings (kind, record_key, class, payment_order_id, ours, theirs)
+            SELECT CASE WHEN l.transaction_id IS NULL THEN '{missingKind}'
+                        WHEN l.our_currency <> l.currency THEN 'currency_mismatch'
+                        ELSE 'amount_mismatch' END,
+                   'txn:' || l.balance_transaction_id,
+                   CASE WHEN l.transaction_id IS NOT NULL THEN 'MANUAL_REVIEW'
+                        WHEN l.payment_order_id IS NULL THEN '{(missingKind == "missing_in_ledger" ? "INVESTIGATE" : "MANUAL_REVIEW")}' END,
+                   l.payment_order_id,
+                   CASE WHEN l.transaction_id IS NOT NULL THEN
+                       jsonb_build_object('external_id', l.external_id, 'kind', l.kind, 'psp_reference', l.psp_reference,
+                                          'amount', l.amount, 'currency', l.our_currency, 'created_at', l.created_at) END,
+                   {Theirs}
+            FROM joined l
+            WHERE l.transaction_id IS NULL OR l.our_currency <> l.currency OR l.amount <> l.expected
+            RETURNING 1)
+        SELECT count(*) FROM joined WHERE transaction_id IS NOT NULL AND our_currency = currency AND amount = expected
+        """;
+
+    /// <summary>
+    /// Each PSP payout the report shows, booked once as our settlement: the payout's amount into cash (out of it when
+    /// refunds outweighed the day), the fees of the rows it carries into fees, their sum out of what the PSP owes us.
+    /// Returns the number of payout rows (each is the PSP's own record, and agrees with our booking of it by construction).
+    /// </summary>
+    private const string BookSettlements = """
+        WITH payouts AS (
+            SELECT DISTINCT ON (source_id) source_id AS payout_id, currency, -gross AS amount
+            FROM settlement_lines WHERE run_id = @run AND reporting_category = 'payout' AND source_id IS NOT NULL
+            ORDER BY source_id, line_no),
+        carried AS (
+            SELECT l.automatic_payout_id AS payout_id,
+                   sum(CASE WHEN l.reporting_category = 'fee' THEN -l.net ELSE l.fee END) AS fees
+            FROM (SELECT DISTINCT ON (balance_transaction_id) * FROM settlement_lines
+                  WHERE run_id = @run AND reporting_category <> 'payout' AND automatic_payout_id IS NOT NULL
+                  ORDER BY balance_transaction_id, line_no) l
+            GROUP BY l.automatic_payout_id),
+        settled AS (
+            SELECT p.payout_id, p.currency, p.amount, coalesce(c.fees, 0) AS fees
+            FROM payouts p LEFT JOIN carried c ON c.payout_id = p.payout_id),
+        booked AS (
+            INSERT INTO ledger_transactions (external_id, kind, psp_reference)
+            SELECT 'settlement:' || payout_id, 'settlement', payout_id FROM settled WHERE amount <> 0 OR fees <> 0
+            ON CONFLICT (external_id) DO NOTHING
+            RETURNING transaction_id, psp_reference),
+        entries AS (
+            INSERT INTO ledger_entries (transaction_id, account, direction, amount, currency)
+            SELECT b.transaction_id, e.account, e.direction, e.amount, s.currency
+            FROM booked b
+            JOIN settled s ON s.payout_id = b.psp_reference
+            CROSS JOIN LATERAL (VALUES
+                (@cash, CASE WHEN s.amount >= 0 THEN 'debit' ELSE 'credit' END, abs(s.amount)),
+                (@fees, 'debit', s.fees),
+                (@receivable, CASE WHEN s.amount + s.fees >= 0 THEN 'credit' ELSE 'debit' END, abs(s.amount + s.fees))
+            ) AS e (account, direction, amount)
+            WHERE e.amount > 0
+            RETURNING 1)
+        SELECT count(*) FROM settled
+        """;
+
+    /// <summary>The PSP's own fee rows: booked with the settlement of the payout that carries them.</summary>
+    private const string CountFees = "SELECT count(DISTINCT balance_transaction_id) FROM settlement_lines WHERE run_id = @run AND reporting_category = 'fee'";
+
+    /// <summary>Rows of a kind we never book (an adjustment): someone has to find out what they are.</summary>
+    private const string UnknownCategories = $"""
+        INSERT INTO run_findings (kind, record_key, class, payment_order_id, theirs)
+        SELECT 'missing_in_ledger', 'txn:' || l.balance_transaction_id, 'INVESTIGATE', l.payment_order_id, {Theirs}
+        FROM (SELECT DISTINCT ON (balance_transaction_id) * FROM settlement_lines
+              WHERE run_id = @run AND reporting_category NOT IN ('charge', 'refund', 'refund_failure', 'payout', 'fee')
+              ORDER BY balance_transaction_id, line_no) l
+        """;
+
+    /// <summary>The same balance transaction listed more than once in one report.</summary>
+    private const string DuplicateLines = """
+        INSERT INTO run_findings (kind, record_key, class, payment_order_id, theirs)
+        SELECT 'duplicate_in_settlement', 'txn:' || balance_transaction_id, 'INVESTIGATE', min(payment_order_id),
+               jsonb_build_object('balance_transaction_id', balance_transaction_id, 'reporting_category', min(reporting_category),
+                                  'copies', count(*), 'line_numbers', jsonb_agg(line_no ORDER BY line_no),
+                                  'gross', min(gross), 'currency', min(currency), 'payment_order_id', min(payment_order_id))
+        FROM settlement_lines WHERE run_id = @run
+        GROUP BY balance_transaction_id HAVING count(*) > 1
+        """;
+
+    /// <summary>Two different charges for one payment order, in this report or any before: every one after the first.</summary>
+    private const string DuplicateCharges = """
+        WITH orders AS (
+            SELECT DISTINCT payment_order_id FROM settlement_lines
+            WHERE run_id = @run AND reporting_category = 'charge' AND payment_order_id IS NOT NULL),
+        doubled AS (
+            SELECT s.payment_order_id FROM settlement_transactions s JOIN orders o ON o.payment_order_id = s.payment_order_id
+            WHERE s.reporting_category = 'charge'
+            GROUP BY s.payment_order_id HAVING count(*) > 1),
+        charges AS (
+            SELECT s.*, row_number() OVER (PARTITION BY s.payment_order_id ORDER BY s.created_utc, s.balance_transaction_id) AS nth,
+                   first_value(s.balance_transaction_id) OVER (PARTITION BY s.payment_order_id ORDER BY s.created_utc, s.balance_transaction_id) AS first_charge
+            FROM settlement_transactions s JOIN doubled d ON d.payment_order_id = s.payment_order_id
+            WHERE s.reporting_category = 'charge')
+        INSERT INTO run_findings (kind, record_key, class, payment_order_id, theirs)
+        SELECT 'duplicate_in_settlement', 'charge:' || c.balance_transaction_id, 'INVESTIGATE', c.payment_order_id,
+               jsonb_build_object('balance_transaction_id', c.balance_transaction_id, 'source_id', c.source_id,
+                                  'created_utc', c.created_utc, 'payment_order_id', c.payment_order_id, 'first_charge', c.first_charge)
+        FROM charges c WHERE c.nth > 1
+        """;
+
+    /// <summary>Our pay-ins of the window that no report has shown a charge for, past the lag.</summary>
+    private const string MissingCharges = $"""
+        INSERT INTO run_findings (kind, record_key, class, payment_order_id, ours)
+        SELECT 'missing_in_settlement', 'ledger:' || t.external_id, 'MANUAL_REVIEW', t.payment_order_id, {Ours}
+        FROM (SELECT * FROM ledger_transactions t
+              WHERE t.kind = 'payin' AND t.created_at >= @window_start AND t.created_at < @window_end AND t.created_at <= @cutoff
+                AND NOT EXISTS (SELECT 1 FROM settlement_transactions s
+                                WHERE s.reporting_category = 'charge' AND s.payment_order_id = t.payment_order_id)) t
+        CROSS JOIN LATERAL (SELECT amount, currency FROM ledger_entries
+                            WHERE transaction_id = t.transaction_id AND direction = 'debit' LIMIT 1) e
+        """;
+
+    /// <summary>Our refunds (and refunds that bounced) of the window that no report has shown, past the lag.</summary>
+    private const string MissingRefunds = $"""
+        INSERT INTO run_findings (kind, record_key, class, payment_order_id, ours)
+        SELECT 'missing_in_settlement', 'ledger:' || t.external_id, 'MANUAL_REVIEW', t.payment_order_id, {Ours}
+        FROM (SELECT * FROM ledger_transactions t
+              WHERE t.kind IN ('refund', 'refund_failed') AND t.created_at >= @window_start AND t.created_at < @window_end
+                AND t.created_at <= @cutoff
+                AND NOT EXISTS (SELECT 1 FROM settlement_transactions s
+                                WHERE s.source_id = t.psp_reference
+                                  AND s.reporting_category = CASE t.kind WHEN 'refund' THEN 'refund' ELSE 'refund_failure' END)) t
+        CROSS JOIN LATERAL (SELECT amount, currency FROM ledger_entries
+                            WHERE transaction_id = t.transaction_id AND direction = 'debit' LIMIT 1) e
+        """;
+}
