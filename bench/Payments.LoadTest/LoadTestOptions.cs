@@ -37,6 +37,8 @@ internal sealed record LoadTestOptions(
           --payout-sellers N         with --payouts: sellers the measured orders are spread over,
                                      one payout each, 1..100000 (default 200; without --payouts
                                      the orders go to the same 10 bench sellers every run)
+          --reconciliation           another bench: reconcile a settlement report of --lines N (default 1000000)
+                                     against as many pay-ins seeded into the ledger; see --reconciliation --help
         Exit code: 0 if every measured checkout was accepted (201, or 202 and finished) and SUCCEEDED,
         with --payouts every fulfillment answered 200, every payout 201 and then PAID, and every wallet
         ended with pending, available and reserved 0.00 and paid_out = what was paid in, and the

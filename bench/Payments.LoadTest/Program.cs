@@ -7,7 +7,8 @@ namespace Payments.LoadTest;
 /// <summary>
 /// Drives a running payments server with <c>POST /v1/payments</c> checkouts from a fixed number of
 /// concurrent workers, reports throughput and latency, optionally fulfills and pays out everything it
-/// paid in (<c>--payouts</c>), then asks the server whether its ledger invariants still hold.
+/// paid in (<c>--payouts</c>), then asks the server whether its ledger invariants still hold. With
+/// <c>--reconciliation</c> it measures reconciling a large settlement report instead (<see cref="ReconciliationBench"/>).
 /// </summary>
 internal static class Program
 {
@@ -16,6 +17,12 @@ internal static class Program
 
     public static async Task<int> Main(string[] args)
     {
+        if (ReconciliationBenchOptions.IsRequested(args))
+        {
+            // Another bench altogether: one settlement report against a seeded ledger, not checkouts.
+            return await ReconciliationBench.RunAsync(args);
+        }
+
         if (args is ["--help"] or ["-h"])
         {
             Console.WriteLine(LoadTestOptions.Usage);

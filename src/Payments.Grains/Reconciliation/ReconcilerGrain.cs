@@ -22,6 +22,7 @@ namespace Payments.Grains.Reconciliation;
 internal sealed partial class ReconcilerGrain(
     ReconciliationRunStore runs,
     ISettlementFiles files,
+    IGrainFactory grains,
     IOptions<ReconciliationOptions> options,
     TimeProvider time,
     ILogger<ReconcilerGrain> logger) : Grain, IReconcilerGrain, IRemindable
@@ -116,6 +117,7 @@ internal sealed partial class ReconcilerGrain(
         {
             // Left RUNNING: the next tick tries again from the stage that failed (a PSP or database outage passes).
             LogRunFailed(logger, exception, runId);
+            await runs.NoteInterruptionAsync(runId, $"{exception.GetType().Name}: {exception.Message}");
         }
         finally
         {
@@ -217,7 +219,7 @@ internal sealed partial class ReconcilerGrain(
         var settings = options.Value;
         foreach (var fix in await runs.DueFixesAsync(Source, settings.FixesPerPass))
         {
-            var result = await GrainFactory.GetGrain<IPaymentOrderGrain>(fix.PaymentOrderId).CheckWithPspAsync();
+            var result = await grains.GetGrain<IPaymentOrderGrain>(fix.PaymentOrderId).CheckWithPspAsync();
             var landed = result.Outcome is PspCheckOutcome.Applied or PspCheckOutcome.AlreadyAgreed;
             var retry = result.Outcome == PspCheckOutcome.PspUnreachable;
             var record = JsonSerializer.Serialize(new Dictionary<string, string?>
@@ -238,7 +240,7 @@ internal sealed partial class ReconcilerGrain(
         var standings = new Dictionary<string, OrderStanding>(StringComparer.Ordinal);
         foreach (var batch in paymentOrderIds.Chunk(64))
         {
-            var views = await Task.WhenAll(batch.Select(id => GrainFactory.GetGrain<IPaymentOrderGrain>(id).GetAsync()));
+            var views = await Task.WhenAll(batch.Select(id => grains.GetGrain<IPaymentOrderGrain>(id).GetAsync()));
             for (var index = 0; index < batch.Length; index++)
             {
                 standings[batch[index]] = views[index] switch

@@ -23,12 +23,12 @@ public static class BankMatcher
     public static async Task<MatchingResult> MatchAsync(NpgsqlConnection connection, MatchingRun run, MatchingSettings settings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        await RunFindings.CreateAsync(connection, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, RememberSeen, run, settings, cancellationToken).ConfigureAwait(false);
-        var matched = await RunFindings.ScalarAsync(connection, MatchEntries, run, settings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, MissingInBank, run, settings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.FileAsync(connection, run, cancellationToken).ConfigureAwait(false);
-        var lines = await RunFindings.ScalarAsync(connection, "SELECT count(*) FROM bank_statement_entries WHERE run_id = @run", run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.CreateAsync(connection, cancellationToken);
+        await RunFindings.ScalarAsync(connection, RememberSeen, run, settings, cancellationToken);
+        var matched = await RunFindings.ScalarAsync(connection, MatchEntries, run, settings, cancellationToken);
+        await RunFindings.ScalarAsync(connection, MissingInBank, run, settings, cancellationToken);
+        await RunFindings.FileAsync(connection, run, cancellationToken);
+        var lines = await RunFindings.ScalarAsync(connection, "SELECT count(*) FROM bank_statement_entries WHERE run_id = @run", run, settings, cancellationToken);
         return new MatchingResult(lines, matched);
     }
 

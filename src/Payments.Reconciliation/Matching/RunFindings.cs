@@ -41,20 +41,20 @@ internal static class RunFindings
             """, connection))
         {
             known.Parameters.AddWithValue("source", source);
-            await known.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            await known.ExecuteNonQueryAsync(cancellationToken);
         }
 
         var orders = new List<string>();
         await using (var pending = new NpgsqlCommand("SELECT DISTINCT payment_order_id FROM run_findings WHERE class IS NULL AND payment_order_id IS NOT NULL", connection))
-        await using (var reader = await pending.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var reader = await pending.ExecuteReaderAsync(cancellationToken))
         {
-            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await reader.ReadAsync(cancellationToken))
             {
                 orders.Add(reader.GetString(0));
             }
         }
 
-        var answers = orders.Count == 0 ? new Dictionary<string, OrderStanding>() : await standings(orders, cancellationToken).ConfigureAwait(false);
+        var answers = orders.Count == 0 ? new Dictionary<string, OrderStanding>() : await standings(orders, cancellationToken);
         var ids = orders.ToArray();
         var values = orders.Select(id => (int)answers.GetValueOrDefault(id, OrderStanding.Unknown)).ToArray();
         // A charge of no order of ours is for someone to investigate; a failed order the PSP charged, or a refund the PSP
@@ -73,7 +73,7 @@ internal static class RunFindings
             """, connection);
         classify.Parameters.AddWithValue("ids", ids);
         classify.Parameters.AddWithValue("standings", values);
-        await classify.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await classify.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Files the run's findings as breaks (those filed before stay as they are) and records that the run found them.</summary>
@@ -95,14 +95,14 @@ internal static class RunFindings
         file.Parameters.AddWithValue("source", run.Source);
         file.Parameters.AddWithValue("run", run.RunId);
         file.Parameters.AddWithValue("now", run.Now);
-        await file.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await file.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public static async Task<long> ScalarAsync(NpgsqlConnection connection, string sql, MatchingRun run, MatchingSettings settings, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);
         AddParameters(command, run, settings);
-        var value = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is null or DBNull ? 0 : Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture);
     }
 
@@ -124,6 +124,6 @@ internal static class RunFindings
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 }

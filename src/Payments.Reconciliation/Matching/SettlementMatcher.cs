@@ -8,7 +8,8 @@ namespace Payments.Reconciliation.Matching;
 /// as duplicates; our bookings that no report has shown, past the lag; and each PSP payout in the report booked as our
 /// settlement (<c>settlement:&lt;automatic_payout_id&gt;</c>: the payout into cash, the fees of the rows it carries into
 /// fees, their sum out of the receivable), once. Runs in the caller's transaction: the findings, the breaks and the
-/// bookings commit together or not at all.
+/// bookings commit together or not at all. Its awaits keep their context (no ConfigureAwait(false)): it runs in a grain
+/// and calls back into it to ask orders where they stand.
 /// </summary>
 public static class SettlementMatcher
 {
@@ -35,29 +36,29 @@ public static class SettlementMatcher
         NpgsqlConnection connection, MatchingRun run, MatchingSettings settings, OrderStandingLookup standings, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        await RunFindings.CreateAsync(connection, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, RememberSeen, run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.CreateAsync(connection, cancellationToken);
+        await RunFindings.ScalarAsync(connection, RememberSeen, run, settings, cancellationToken);
 
         long matched = 0;
         matched += await RunFindings.ScalarAsync(connection, MatchRecords("charge", "t.external_id = 'payin:' || l.payment_order_id", "l.gross", "missing_in_ledger"),
-            run, settings, cancellationToken).ConfigureAwait(false);
+            run, settings, cancellationToken);
         matched += await RunFindings.ScalarAsync(connection,
             MatchRecords("refund", "t.payment_order_id = l.payment_order_id AND t.kind = 'refund' AND t.psp_reference = l.source_id", "-l.gross", "missing_in_ledger"),
-            run, settings, cancellationToken).ConfigureAwait(false);
+            run, settings, cancellationToken);
         matched += await RunFindings.ScalarAsync(connection,
             MatchRecords("refund_failure", "t.payment_order_id = l.payment_order_id AND t.kind = 'refund_failed' AND t.psp_reference = l.source_id", "l.gross", "status_mismatch"),
-            run, settings, cancellationToken).ConfigureAwait(false);
-        matched += await RunFindings.ScalarAsync(connection, BookSettlements, run, settings, cancellationToken).ConfigureAwait(false);
-        matched += await RunFindings.ScalarAsync(connection, CountFees, run, settings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, UnknownCategories, run, settings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, DuplicateLines, run, settings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, DuplicateCharges, run, settings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, MissingCharges, run, settings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.ScalarAsync(connection, MissingRefunds, run, settings, cancellationToken).ConfigureAwait(false);
+            run, settings, cancellationToken);
+        matched += await RunFindings.ScalarAsync(connection, BookSettlements, run, settings, cancellationToken);
+        matched += await RunFindings.ScalarAsync(connection, CountFees, run, settings, cancellationToken);
+        await RunFindings.ScalarAsync(connection, UnknownCategories, run, settings, cancellationToken);
+        await RunFindings.ScalarAsync(connection, DuplicateLines, run, settings, cancellationToken);
+        await RunFindings.ScalarAsync(connection, DuplicateCharges, run, settings, cancellationToken);
+        await RunFindings.ScalarAsync(connection, MissingCharges, run, settings, cancellationToken);
+        await RunFindings.ScalarAsync(connection, MissingRefunds, run, settings, cancellationToken);
 
-        await RunFindings.ClassifyByOrderAsync(connection, run.Source, standings, cancellationToken).ConfigureAwait(false);
-        await RunFindings.FileAsync(connection, run, cancellationToken).ConfigureAwait(false);
-        var lines = await RunFindings.ScalarAsync(connection, "SELECT count(*) FROM settlement_lines WHERE run_id = @run", run, settings, cancellationToken).ConfigureAwait(false);
+        await RunFindings.ClassifyByOrderAsync(connection, run.Source, standings, cancellationToken);
+        await RunFindings.FileAsync(connection, run, cancellationToken);
+        var lines = await RunFindings.ScalarAsync(connection, "SELECT count(*) FROM settlement_lines WHERE run_id = @run", run, settings, cancellationToken);
         return new MatchingResult(lines, matched);
     }
 

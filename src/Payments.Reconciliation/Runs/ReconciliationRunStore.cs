@@ -220,6 +220,15 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Records why an attempt stopped, on a run that stays RUNNING for the next attempt.</summary>
+    public async Task NoteInterruptionAsync(string runId, string failure)
+    {
+        await using var command = database.CreateCommand("UPDATE reconciliation_runs SET failure = $2 WHERE run_id = $1 AND status = 'RUNNING'");
+        command.Parameters.Add(new NpgsqlParameter { Value = runId });
+        command.Parameters.Add(new NpgsqlParameter { Value = failure });
+        await command.ExecuteNonQueryAsync();
+    }
+
     internal static async Task MoveOnAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, string runId, string from, string to, long lines, long? matched, CancellationToken cancellationToken,
         DateOnly? date = null)

@@ -285,11 +285,7 @@ public sealed class PspSimulatorSettlementTests(ServerFixture fixture) : IDispos
         }
     }
 
-    private static StripeClient StripeAt(Uri baseUrl)
-    {
-        var root = baseUrl.ToString().TrimEnd('/');
-        return new StripeClient(new StripeClientOptions { ApiKey = "sk_test_settlement", ApiBase = root, FilesBase = root });
-    }
+    private static StripeClient StripeAt(Uri baseUrl) => SimulatorReports.StripeAt(baseUrl);
 
     private static async Task<PspSimulatorHost> StartSimulatorAsync(Uri url, string dataDirectory)
     {
@@ -322,32 +318,8 @@ public sealed class PspSimulatorSettlementTests(ServerFixture fixture) : IDispos
         return (orderId, intent);
     }
 
-    /// <summary>The itemized report of <paramref name="days"/> UTC days from <paramref name="from"/>: run, polled, downloaded.</summary>
-    private static async Task<(string Header, List<Dictionary<string, string>> Rows)> ReportAsync(StripeClient stripe, DateOnly from, int days)
-    {
-        var service = new ReportRunService(stripe);
-        var start = from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var run = await service.CreateAsync(new ReportRunCreateOptions
-        {
-            ReportType = "payout_reconciliation.itemized.5",
-            Parameters = new ReportRunParametersOptions { IntervalStart = start, IntervalEnd = start.AddDays(days) },
-        });
-        Assert.StartsWith("frrun_", run.Id, StringComparison.Ordinal);
-        run = await Eventually.MatchesAsync(() => service.GetAsync(run.Id), found => found.Status == "succeeded", Patience, "the report run to succeed");
-        Assert.Equal("csv", run.Result.Type);
-
-        // Stripe.net has no download call: the file's url is fetched with the API key, here through the client's own base.
-        await using var stream = await stripe.RequestStreamingAsync(HttpMethod.Get, new Uri(run.Result.Url).AbsolutePath, null, null);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        var text = await reader.ReadToEndAsync();
-        Assert.Equal(run.Result.Size, Encoding.UTF8.GetByteCount(text));
-        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var columns = lines[0].Split(',');
-        var rows = lines.Skip(1)
-            .Select(line => line.Split(',').Select((value, i) => (columns[i], value)).ToDictionary(pair => pair.Item1, pair => pair.value, StringComparer.Ordinal))
-            .ToList();
-        return (lines[0], rows);
-    }
+    private static Task<(string Header, List<Dictionary<string, string>> Rows)> ReportAsync(StripeClient stripe, DateOnly from, int days) =>
+        SimulatorReports.ItemizedAsync(stripe, from, days);
 
     private static List<BankEntry> Entries(XDocument statement)
     {

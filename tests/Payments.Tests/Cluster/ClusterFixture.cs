@@ -45,6 +45,10 @@ public class ClusterFixture : IAsyncLifetime
         builder.Properties["PaymentOrders:Retry:DelayMax"] = "00:00:00.500";
         builder.Properties["PaymentOrders:Retry:AttemptsMax"] = "200";
         builder.Properties["PaymentOrders:ReminderPeriod"] = "00:00:02";
+        // Reconciliation runs only when a test starts one (no daily run), and a run a killed silo left is taken up within seconds.
+        builder.Properties["Reconciliation:TickPeriod"] = "00:00:02";
+        builder.Properties["Reconciliation:DailyRuns"] = "false";
+        builder.Properties["Reconciliation:IdleTransactionTimeout"] = "00:00:05";
         builder.AddSiloBuilderConfigurator<PostgresSilo>();
         builder.AddClientBuilderConfigurator<PostgresClient>();
         Cluster = builder.Build();

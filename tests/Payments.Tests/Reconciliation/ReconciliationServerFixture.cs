@@ -10,7 +10,8 @@ namespace Payments.Tests.Reconciliation;
 /// <summary>
 /// A server of its own for reconciliation: its PSP's days hold only what its tests did (each test moves the simulator's
 /// clock on a day), no daily run starts by itself, and a booking the report lacks is a break at once (no lag), while the
-/// bank's lag stays long enough that a statement read a moment later than the report is not one.
+/// bank's lag stays long enough that a statement read a moment later than the report is not one; orders whose PSP answers
+/// are lost are parked within seconds.
 /// </summary>
 public class ReconciliationServerFixture : IAsyncLifetime
 {
@@ -24,7 +25,9 @@ public class ReconciliationServerFixture : IAsyncLifetime
         ["Reconciliation:SettlementLag"] = "00:00:00",
         ["Reconciliation:BankLag"] = "01:00:00",
         ["Reconciliation:LookBack"] = "60.00:00:00",
-        ["PaymentOrders:PspIdempotencyWindow"] = "00:00:00",
+        // A charge whose answers are all lost is parked after three attempts of two seconds each, not twelve of ten.
+        ["PaymentOrders:Retry:AttemptsMax"] = "3",
+        ["Psp:RequestTimeout"] = "00:00:02",
     });
 
     public async Task DisposeAsync()
