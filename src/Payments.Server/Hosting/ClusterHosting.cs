@@ -1,8 +1,11 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using Orleans.Hosting;
+using Payments.Core.Reconciliation;
 using Payments.Grains;
+using Payments.Reconciliation.Runs;
 
 namespace Payments.Server.Hosting;
 
@@ -42,6 +45,16 @@ public static class ClusterHosting
         silo.AddAdoNetGrainStorage(GrainStorage.Name, adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
         silo.UseAdoNetReminderService(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
         silo.Configure<ReminderOptions>(reminders => reminders.MinimumReminderPeriod = options.ReminderPeriodMin);
+        // Each reconciler's reminder is registered by whichever silo starts first (the others find it there): from then on
+        // the daily runs, and the resumption of runs a crash interrupted, need nobody to call them.
+        silo.AddStartupTask(async (services, _) =>
+        {
+            var grains = services.GetRequiredService<IGrainFactory>();
+            foreach (var source in new[] { ReconciliationSources.Psp, ReconciliationSources.Bank })
+            {
+                await grains.GetGrain<IReconcilerGrain>(source).EnsureScheduledAsync();
+            }
+        });
         return silo;
     }
 }

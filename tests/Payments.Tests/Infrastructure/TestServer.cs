@@ -64,6 +64,8 @@ public sealed class TestServer : IAsyncDisposable
             // 2 s for pm_sim_processing, so that tests which expect the webhook to finish an order are not beaten
             // by the poll on a slow machine.
             ["PaymentOrders:PspPollAfter"] = "00:00:15",
+            // A test asks for the runs it wants; the daily one would reconcile whatever the shared simulator did yesterday.
+            ["Reconciliation:DailyRuns"] = "false",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
         };
