@@ -32,7 +32,7 @@ public sealed class ReconciliationFailoverTests(FailoverClusterFixture fixture)
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
     [Fact]
-    public async Task A_run_killed_mid_matching_finishes_on_another_silo_filing_its_break_once_and_booking_the_settlement_once()
+    public async Task A_run_killed_mid_matching_finishes_on_another_silo_filing_its_breaks_once_and_booking_the_settlement_once()
     {
         var cluster = fixture.Cluster;
         // Other tests of the collection kill silos too: this one needs two, and leaves two behind.
@@ -320,11 +320,7 @@ public sealed class ReconciliationFailoverTests(FailoverClusterFixture fixture)
         return intent.Id;
     }
 
-    private static StripeClient StripeAt(Uri baseUrl)
-    {
-        var root = baseUrl.ToString().TrimEnd('/');
-        return new StripeClient(new StripeClientOptions { ApiKey = "sk_test_reconciliation_failover", ApiBase = root, FilesBase = root });
-    }
+    private static StripeClient StripeAt(Uri baseUrl) => SimulatorReports.StripeAt(baseUrl);
 
     private static async Task<DateTimeOffset> ClockAsync(HttpClient psp) =>
         DateTimeOffset.Parse((await psp.GetFromJsonAsync<JsonElement>("/_sim/clock")).GetProperty("now").GetString()!, CultureInfo.InvariantCulture);
@@ -338,25 +334,8 @@ public sealed class ReconciliationFailoverTests(FailoverClusterFixture fixture)
         Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
     }
 
-    /// <summary>The itemized report of the UTC day, as a Stripe client reads it: run, polled, downloaded.</summary>
-    private static async Task<List<Dictionary<string, string>>> ItemizedAsync(StripeClient stripe, DateOnly day)
-    {
-        var service = new ReportRunService(stripe);
-        var start = day.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-        var run = await service.CreateAsync(new ReportRunCreateOptions
-        {
-            ReportType = "payout_reconciliation.itemized.5",
-            Parameters = new ReportRunParametersOptions { IntervalStart = start, IntervalEnd = start.AddDays(1) },
-        });
-        run = await Eventually.MatchesAsync(() => service.GetAsync(run.Id), found => found.Status == "succeeded", Patience, "the report run to succeed");
-        await using var stream = await stripe.RequestStreamingAsync(HttpMethod.Get, new Uri(run.Result.Url).AbsolutePath, null, null);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        var lines = (await reader.ReadToEndAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var columns = lines[0].Split(',');
-        return lines.Skip(1)
-            .Select(line => line.Split(',').Select((value, i) => (Column: columns[i], Value: value)).ToDictionary(pair => pair.Column, pair => pair.Value, StringComparer.Ordinal))
-            .ToList();
-    }
+    private static async Task<List<Dictionary<string, string>>> ItemizedAsync(StripeClient stripe, DateOnly day) =>
+        (await SimulatorReports.ItemizedAsync(stripe, day, days: 1)).Rows;
 
     /// <summary>A report's amount in minor units (USD: two decimals).</summary>
     private static long Minor(string major) => (long)(decimal.Parse(major, CultureInfo.InvariantCulture) * 100);
