@@ -22,9 +22,12 @@ CREATE TABLE reconciliation_runs (
 
 CREATE INDEX reconciliation_runs_unfinished ON reconciliation_runs (source, started_at) WHERE status = 'RUNNING';
 
--- One row per data row of a settlement report (CSV), amounts in minor units.
+-- One row per data row of a settlement report (CSV), amounts in minor units. Kept: they are what the PSP has shown us
+-- (a balance transaction seen in an earlier report is no duplicate; a booking no report shows is missing), and a
+-- break's "theirs". No foreign key to the run: the run row is written in the same transaction, and checking a million
+-- rows against it costs seconds.
 CREATE TABLE settlement_lines (
-    run_id                 text        NOT NULL REFERENCES reconciliation_runs (run_id),
+    run_id                 text        NOT NULL,
     line_no                integer     NOT NULL,
     balance_transaction_id text        NOT NULL,
     created_utc            timestamptz NOT NULL,
@@ -41,18 +44,8 @@ CREATE TABLE settlement_lines (
     PRIMARY KEY (run_id, line_no)
 );
 
--- Every balance transaction any report has shown, once: overlapping reports repeat rows, and that is no duplicate.
-CREATE TABLE settlement_transactions (
-    balance_transaction_id text        PRIMARY KEY,
-    first_run_id           text        NOT NULL,
-    reporting_category     text        NOT NULL,
-    created_utc            timestamptz NOT NULL,
-    source_id              text        NULL,
-    payment_order_id       text        NULL
-);
-
-CREATE INDEX settlement_transactions_charges ON settlement_transactions (payment_order_id) WHERE reporting_category = 'charge';
-CREATE INDEX settlement_transactions_source ON settlement_transactions (source_id);
+CREATE INDEX settlement_lines_charges ON settlement_lines (payment_order_id) WHERE reporting_category = 'charge';
+CREATE INDEX settlement_lines_refunds ON settlement_lines (source_id) WHERE reporting_category IN ('refund', 'refund_failure');
 
 -- One row per entry (Ntry) of a camt.053 file, signed minor units (negative: money out).
 CREATE TABLE bank_statement_entries (
@@ -99,6 +92,7 @@ CREATE TABLE reconciliation_breaks (
     theirs           jsonb       NULL,
     -- An auto-fix owed (true until the order has asked the PSP and booked), and what it did.
     fix_due          boolean     NOT NULL DEFAULT false,
+    fix_attempts     integer     NOT NULL DEFAULT 0,
     fix              jsonb       NULL,
     resolution       text        NULL CHECK (resolution IN ('auto_fixed', 'written_off', 'corrected', 'accepted')),
     note             text        NULL,
@@ -109,7 +103,8 @@ CREATE TABLE reconciliation_breaks (
 
 CREATE INDEX reconciliation_breaks_queue ON reconciliation_breaks (class, status, seq);
 CREATE INDEX reconciliation_breaks_payment_order ON reconciliation_breaks (payment_order_id) WHERE payment_order_id IS NOT NULL;
-CREATE INDEX reconciliation_breaks_fix_due ON reconciliation_breaks (source) WHERE fix_due;
+CREATE INDEX reconciliation_breaks_fix_due ON reconciliation_breaks (source, fix_attempts, seq) WHERE fix_due;
+CREATE INDEX reconciliation_breaks_run ON reconciliation_breaks (run_id);
 
 -- Which breaks each run found: a rerun lists the breaks it found again, with their first run's id.
 CREATE TABLE reconciliation_run_breaks (

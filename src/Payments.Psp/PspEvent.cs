@@ -20,6 +20,7 @@ namespace Payments.Psp;
 /// <param name="PayoutId">For payout events: our payout id, from the payout's <c>metadata[payout_id]</c>.</param>
 /// <param name="PayoutStatus">For payout events: <c>pending</c>, <c>in_transit</c>, <c>paid</c>, <c>failed</c>, <c>canceled</c>.</param>
 /// <param name="PspPayoutId">For payout events: the PSP's id of the payout (<c>po_...</c>).</param>
+/// <param name="PspRefundId">For refund events: the PSP's id of the refund (<c>re_...</c>), the one its reports name.</param>
 public sealed record PspEvent(
     string Id,
     string Type,
@@ -35,7 +36,8 @@ public sealed record PspEvent(
     string? RefundStatus,
     string? PayoutId = null,
     string? PayoutStatus = null,
-    string? PspPayoutId = null);
+    string? PspPayoutId = null,
+    string? PspRefundId = null);
 
 /// <summary>The outcome of checking a webhook: the event, or why it was refused.</summary>
 public sealed record PspWebhookVerification(PspEvent? Event, string? Failure)

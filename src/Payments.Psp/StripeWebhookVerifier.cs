@@ -162,6 +162,7 @@ public sealed class StripeWebhookVerifier
                     FailureMessage = NullIfEmpty(charge.FailureMessage),
                     RefundId = Metadata(refund?.Metadata, StripePspClient.RefundIdMetadataKey),
                     RefundStatus = refund?.Status,
+                    PspRefundId = NullIfEmpty(refund?.Id),
                 };
             }
 
@@ -173,6 +174,7 @@ public sealed class StripeWebhookVerifier
                     FailureCode = NullIfEmpty(refund.FailureReason),
                     RefundId = Metadata(refund.Metadata, StripePspClient.RefundIdMetadataKey),
                     RefundStatus = refund.Status,
+                    PspRefundId = NullIfEmpty(refund.Id),
                 };
 
             case Payout payout:

@@ -35,6 +35,18 @@ public sealed class ReconciliationOptions
     [Required]
     public string BankAccount { get; set; } = "NL91SIMB0417164300";
 
+    /// <summary>How many times an auto-fix is tried (a tick apart) before its break goes to a person.</summary>
+    [Range(1, 1000)]
+    public int FixAttemptsMax { get; set; } = 10;
+
+    /// <summary>How many attempts a run gets (each tick resumes it) before it is FAILED with its last error.</summary>
+    [Range(1, 1000)]
+    public int RunAttemptsMax { get; set; } = 20;
+
+    /// <summary>How many days back each tick makes sure the daily runs were made (a silo down at the time, a long outage).</summary>
+    [Range(1, 60)]
+    public int CatchUpDays { get; set; } = 3;
+
     /// <summary>The largest file an operator may upload (streamed, never held whole).</summary>
     public long UploadBytesMax { get; set; } = 200L * 1024 * 1024;
 

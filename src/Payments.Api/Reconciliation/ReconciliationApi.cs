@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Payments.Api.Authentication;
 using Payments.Api.Idempotency;
@@ -48,8 +49,10 @@ public static class ReconciliationApi
     }
 
     internal static async Task<IResult> StartRunAsync(
-        HttpContext context, IGrainFactory grains, ReconciliationRunStore runs, IOptions<ApiOptions> apiOptions, IOptions<ReconciliationOptions> options, TimeProvider time)
+        HttpContext context, IGrainFactory grains, ReconciliationRunStore runs, IOptions<ApiOptions> apiOptions, IOptions<ReconciliationOptions> options, TimeProvider time,
+        ILoggerFactory loggers)
     {
+        var logger = loggers.CreateLogger(typeof(ReconciliationApi));
         if (IdempotentPost.CheckKey(context, out var key) is { } keyProblem)
         {
             return keyProblem;
@@ -58,8 +61,8 @@ public static class ReconciliationApi
         var mediaType = (context.Request.ContentType ?? "application/json").Split(';')[0].Trim().ToLowerInvariant();
         return mediaType switch
         {
-            "text/csv" or "application/csv" => await UploadAsync(context, grains, runs, ReconciliationSources.Psp, key, apiOptions.Value, options.Value, time),
-            "application/xml" or "text/xml" => await UploadAsync(context, grains, runs, ReconciliationSources.Bank, key, apiOptions.Value, options.Value, time),
+            "text/csv" or "application/csv" => await UploadAsync(context, grains, runs, ReconciliationSources.Psp, key, apiOptions.Value, options.Value, time, logger),
+            "application/xml" or "text/xml" => await UploadAsync(context, grains, runs, ReconciliationSources.Bank, key, apiOptions.Value, options.Value, time, logger),
             "application/json" => await StartDateRunAsync(context, grains, key, apiOptions.Value),
             _ => ApiProblem.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "Unsupported content type",
                 "Send JSON ({\"source\", \"settlement_date\" | \"statement_date\"}), text/csv (a settlement report) or application/xml (a camt.053 statement)."),
@@ -115,7 +118,8 @@ public static class ReconciliationApi
     /// starts) only when the idempotency key is new. A malformed file, or a key that replays, leaves nothing stored.
     /// </summary>
     private static async Task<IResult> UploadAsync(
-        HttpContext context, IGrainFactory grains, ReconciliationRunStore runs, string source, string key, ApiOptions apiOptions, ReconciliationOptions options, TimeProvider time)
+        HttpContext context, IGrainFactory grains, ReconciliationRunStore runs, string source, string key, ApiOptions apiOptions, ReconciliationOptions options, TimeProvider time,
+        ILogger logger)
     {
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
         {
@@ -130,6 +134,8 @@ public static class ReconciliationApi
         var runId = $"recon_{Guid.NewGuid():N}";
         await using var upload = await runs.BeginUploadAsync(runId, source, time.GetUtcNow(), context.RequestAborted);
         using var fingerprint = IdempotentPost.StartFingerprint(context.Request);
+        // The same bytes as a report and as a statement are two requests.
+        fingerprint.AppendData(System.Text.Encoding.UTF8.GetBytes(source + "\n"));
         var body = new UploadBody(context.Request.Body, fingerprint, options.UploadBytesMax);
         try
         {
@@ -148,7 +154,16 @@ public static class ReconciliationApi
         return await IdempotentPost.ExecuteAsync(context, grains, Caller.From(context), key, IdempotentPost.FinishFingerprint(fingerprint), apiOptions.IdempotencyLockTimeout, async () =>
         {
             await upload.CommitAsync(context.RequestAborted);
-            await grains.GetGrain<IReconcilerGrain>(source).ResumeAsync(runId);
+            try
+            {
+                await grains.GetGrain<IReconcilerGrain>(source).ResumeAsync(runId);
+            }
+            catch (Exception exception) when (exception is TimeoutException or OrleansException)
+            {
+                // The run is stored: the reconciler's next tick takes it up. The client must not upload it again.
+                logger.LogWarning(exception, "Reconciliation run {RunId} was stored but its reconciler did not answer; its next tick starts it", runId);
+            }
+
             return new PostOutcome(StatusCodes.Status202Accepted, new RunCreatedResponse(runId, RunStatuses.Running), $"/v1/reconciliation/runs/{runId}");
         });
     }

@@ -37,6 +37,6 @@ public static class PspNotices
         var failureCode = kind == PspNoticeKind.PaymentFailed && webhook.Type.StartsWith("checkout.session.", StringComparison.Ordinal)
             ? webhook.FailureCode ?? "expired"
             : webhook.FailureCode;
-        return new PspNotice(webhook.Id, webhook.Type, kind, webhook.PaymentIntentId, failureCode, webhook.FailureMessage, webhook.RefundId);
+        return new PspNotice(webhook.Id, webhook.Type, kind, webhook.PaymentIntentId, failureCode, webhook.FailureMessage, webhook.RefundId, webhook.PspRefundId);
     }
 }

@@ -187,7 +187,8 @@ public sealed record PspNotice(
     [property: Id(3)] string? PaymentIntentId,
     [property: Id(4)] string? FailureCode,
     [property: Id(5)] string? FailureMessage,
-    [property: Id(6)] string? RefundId);
+    [property: Id(6)] string? RefundId,
+    [property: Id(7)] string? PspRefundId = null);
 
 [GenerateSerializer, Alias("Payments.PspNoticeOutcome")]
 public enum PspNoticeOutcome

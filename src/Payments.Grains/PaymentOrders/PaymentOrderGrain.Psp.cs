@@ -105,7 +105,7 @@ internal sealed partial class PaymentOrderGrain
             PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty)),
             PspNoticeKind.PaymentFailed => Finish(PspChargeOutcome.Declined(notice.FailureCode ?? "payment_failed", notice.FailureMessage, notice.PaymentIntentId)),
             PspNoticeKind.PaymentRequiresAction when State.Status == PaymentOrderStatus.Executing => MoveToRequiresAction(notice.PaymentIntentId),
-            PspNoticeKind.RefundSucceeded or PspNoticeKind.RefundFailed => FinishRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode),
+            PspNoticeKind.RefundSucceeded or PspNoticeKind.RefundFailed => FinishRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode, notice.PspRefundId),
             _ => false,
         };
         if (!applied)

@@ -99,8 +99,8 @@ internal sealed partial class PaymentOrderGrain
             return PspCheckOutcome.AlreadyAgreed;
         }
 
-        refund.PspRefundId ??= answer.PspRefundId;
-        var notice = new PspNotice(NoticeId("refund:" + refund.RefundId), "reconciliation", kind.Value, State.PspReference, answer.FailureCode, answer.FailureMessage, refund.RefundId);
+        var notice = new PspNotice(NoticeId("refund:" + refund.RefundId), "reconciliation", kind.Value, State.PspReference, answer.FailureCode, answer.FailureMessage,
+            refund.RefundId, answer.PspRefundId);
         return await ApplyPspNoticeAsync(notice) == PspNoticeOutcome.Applied ? PspCheckOutcome.Applied : PspCheckOutcome.AlreadyAgreed;
     }
 

@@ -135,9 +135,15 @@ internal sealed partial class PaymentOrderGrain
         await PersistAsync();
     }
 
-    private bool FinishRefund(string? refundId, bool succeeded, string? failureCode)
+    private bool FinishRefund(string? refundId, bool succeeded, string? failureCode, string? pspRefundId = null)
     {
         var refund = State.Refunds.FirstOrDefault(candidate => candidate.RefundId == refundId);
+        if (refund is not null && pspRefundId is not null)
+        {
+            // A refund whose create answer was lost learns its PSP id here: its booking carries it, and reports name it.
+            refund.PspRefundId ??= pspRefundId;
+        }
+
         if (refund is { Status: RefundStatus.Succeeded } && !succeeded)
         {
             // Stripe can fail a refund after it succeeded (refund.failed): the buyer did not get the money back.

@@ -69,11 +69,17 @@ internal sealed partial class ReconcilerGrain(
     {
         var settings = options.Value;
         var now = time.GetUtcNow();
-        if (settings.DailyRuns && now.UtcDateTime.TimeOfDay >= settings.RunTimeOfDay)
+        if (settings.DailyRuns)
         {
-            // Made once per day: the run id is the date's, so every later tick (or silo) finds it made.
-            var date = DateOnly.FromDateTime(now.UtcDateTime).AddDays(-1);
-            await runs.CreateAsync(ScheduledRunId(date), Source, date, "scheduled", now);
+            // Made once per day: the run id is the date's, so every later tick (or silo) finds it made. The days before are
+            // made up too, should no tick have come on them (every silo down at the time).
+            var today = DateOnly.FromDateTime(now.UtcDateTime);
+            var latest = now.UtcDateTime.TimeOfDay >= settings.RunTimeOfDay ? today.AddDays(-1) : today.AddDays(-2);
+            for (var back = settings.CatchUpDays - 1; back >= 0; back--)
+            {
+                var date = latest.AddDays(-back);
+                await runs.CreateAsync(ScheduledRunId(date), Source, date, "scheduled", now);
+            }
         }
 
         foreach (var run in await runs.UnfinishedAsync(Source))
@@ -83,9 +89,14 @@ internal sealed partial class ReconcilerGrain(
 
         if (_inProgress.Count == 0)
         {
-            await FixDueAsync();
+            // Fixes owed by finished runs (the PSP was down, an order had not booked yet): in the background, so that the
+            // grain answers operators meanwhile.
+            Kick(FixPassKey);
         }
     }
+
+    /// <summary>What <see cref="_inProgress"/> calls a pass over the owed fixes that belongs to no run.</summary>
+    private const string FixPassKey = "fixes";
 
     private string ScheduledRunId(DateOnly date) => $"recon_{Source}_{date:yyyyMMdd}";
 
@@ -99,7 +110,20 @@ internal sealed partial class ReconcilerGrain(
 
         // A run is short (seconds to a minute); the activation must not be collected while it works.
         DelayDeactivation(TimeSpan.FromMinutes(30));
-        _inProgress[runId] = ExecuteAsync(runId);
+        _inProgress[runId] = runId == FixPassKey ? FixInBackgroundAsync() : ExecuteAsync(runId);
+    }
+
+    private async Task FixInBackgroundAsync()
+    {
+        try
+        {
+            await Task.Yield();
+            await FixDueAsync();
+        }
+        finally
+        {
+            _inProgress.Remove(FixPassKey);
+        }
     }
 
     private async Task ExecuteAsync(string runId)
@@ -136,6 +160,13 @@ internal sealed partial class ReconcilerGrain(
 
         var attempt = await runs.CountAttemptAsync(runId);
         LogRunStarted(logger, runId, Source, run.Date, run.Stage, attempt);
+        if (attempt > settings.RunAttemptsMax)
+        {
+            // Whatever stops it does so every time: an operator must look (and may start the date again).
+            await runs.FailAsync(runId, $"Gave up after {settings.RunAttemptsMax} attempts; the last: {run.Failure ?? "unknown"}", time.GetUtcNow());
+            return;
+        }
+
         if (run.Stage == RunStages.Fetching)
         {
             if (run.Origin == "upload")
@@ -177,8 +208,18 @@ internal sealed partial class ReconcilerGrain(
         }
         catch (SettlementFileUnavailableException exception)
         {
-            await runs.FailAsync(run.RunId, exception.Message, time.GetUtcNow());
             LogFileUnavailable(logger, exception, run.RunId);
+            if (run.Origin == "scheduled")
+            {
+                // The PSP or the bank is down for now: the next tick asks again (until the attempts run out).
+                await runs.NoteInterruptionAsync(run.RunId, exception.Message);
+            }
+            else
+            {
+                // An operator is waiting for the answer, and can ask again.
+                await runs.FailAsync(run.RunId, exception.Message, time.GetUtcNow());
+            }
+
             return false;
         }
 
@@ -213,26 +254,46 @@ internal sealed partial class ReconcilerGrain(
         }
     }
 
-    /// <summary>Makes each order named by an auto-fixed break ask the PSP, and records what came of it.</summary>
+    /// <summary>
+    /// Makes each order named by an auto-fixed break ask the PSP, and records what came of it: landed only once the booking
+    /// the PSP's record stands for is in the ledger. One fix that throws does not stop the others (nor the run).
+    /// </summary>
     private async Task FixDueAsync()
     {
         var settings = options.Value;
         foreach (var fix in await runs.DueFixesAsync(Source, settings.FixesPerPass))
         {
-            var result = await grains.GetGrain<IPaymentOrderGrain>(fix.PaymentOrderId).CheckWithPspAsync();
-            var landed = result.Outcome is PspCheckOutcome.Applied or PspCheckOutcome.AlreadyAgreed;
-            var retry = result.Outcome == PspCheckOutcome.PspUnreachable;
-            var record = JsonSerializer.Serialize(new Dictionary<string, string?>
+            PspCheckResult result;
+            try
             {
-                ["action"] = "payment_order_asked_psp",
-                ["outcome"] = OutcomeName(result.Outcome),
-                ["payment_order_status"] = result.OrderStatus,
-                ["at"] = time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
-            });
-            await runs.RecordFixAsync(fix.BreakId, record, landed ? FixResult.Landed : retry ? FixResult.RetryLater : FixResult.NeedsPerson, time.GetUtcNow());
-            LogFixed(logger, fix.BreakId, fix.PaymentOrderId, result.Outcome);
+                result = await grains.GetGrain<IPaymentOrderGrain>(fix.PaymentOrderId).CheckWithPspAsync();
+            }
+            catch (Exception exception)
+            {
+                LogFixThrew(logger, exception, fix.BreakId, fix.PaymentOrderId);
+                await runs.RecordFixAsync(fix.BreakId, FixRecord("error", null, $"{exception.GetType().Name}: {exception.Message}"), FixResult.RetryLater,
+                    settings.FixAttemptsMax, time.GetUtcNow());
+                continue;
+            }
+
+            var booked = await runs.IsBookedAsync(fix.BreakId);
+            var outcome = booked ? FixResult.Landed
+                : result.Outcome is PspCheckOutcome.NotAtPsp or PspCheckOutcome.Contradicts or PspCheckOutcome.UnknownOrder ? FixResult.NeedsPerson
+                : FixResult.RetryLater;
+            await runs.RecordFixAsync(fix.BreakId, FixRecord(OutcomeName(result.Outcome), result.OrderStatus, booked ? "booked" : "not booked yet"), outcome,
+                settings.FixAttemptsMax, time.GetUtcNow());
+            LogFixed(logger, fix.BreakId, fix.PaymentOrderId, result.Outcome, booked);
         }
     }
+
+    private string FixRecord(string outcome, string? orderStatus, string ledger) => JsonSerializer.Serialize(new Dictionary<string, string?>
+    {
+        ["action"] = "payment_order_asked_psp",
+        ["outcome"] = outcome,
+        ["payment_order_status"] = orderStatus,
+        ["ledger"] = ledger,
+        ["at"] = time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+    });
 
     /// <summary>What each order named by a break can do: the break's class depends on it.</summary>
     private async Task<IReadOnlyDictionary<string, OrderStanding>> StandingsAsync(IReadOnlyCollection<string> paymentOrderIds, CancellationToken cancellationToken)
@@ -284,8 +345,11 @@ internal sealed partial class ReconcilerGrain(
         Message = "reconciliation.break_filed {BreakId} run {RunId} source {Source} kind {Kind} class {Class} payment_order {PaymentOrderId} payout {PayoutId}")]
     private static partial void LogBreakFiled(ILogger logger, string breakId, string runId, string source, string kind, string @class, string? paymentOrderId, string? payoutId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation break {BreakId}: payment order {PaymentOrderId} asked the PSP: {Outcome}")]
-    private static partial void LogFixed(ILogger logger, string breakId, string paymentOrderId, PspCheckOutcome outcome);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciliation break {BreakId}: payment order {PaymentOrderId} asked the PSP: {Outcome}; booked: {Booked}")]
+    private static partial void LogFixed(ILogger logger, string breakId, string paymentOrderId, PspCheckOutcome outcome, bool booked);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciliation break {BreakId}: asking payment order {PaymentOrderId} to check with the PSP failed; tried again next tick")]
+    private static partial void LogFixThrew(ILogger logger, Exception exception, string breakId, string paymentOrderId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciliation run {RunId}: its file could not be had")]
     private static partial void LogFileUnavailable(ILogger logger, Exception exception, string runId);

@@ -80,6 +80,12 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
         await using var connection = await database.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);
         await LimitIdleAsync(connection, idleTimeout, cancellationToken);
+        // A report of a million lines is sorted and joined in memory rather than in temporary files; its statements are
+        // short enough that compiling them (JIT) costs more than it saves.
+        await using (var tuning = new NpgsqlCommand("SET LOCAL work_mem = '256MB'; SET LOCAL jit = off", connection))
+        {
+            await tuning.ExecuteNonQueryAsync(cancellationToken);
+        }
         var matching = new MatchingRun(run.RunId, run.Source, run.Date, now);
         var result = run.Source == ReconciliationSources.Psp
             ? await SettlementMatcher.MatchAsync(connection, matching, settings, standings, cancellationToken)
@@ -125,7 +131,7 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
         await using var command = database.CreateCommand("""
             SELECT break_id, kind, payment_order_id FROM reconciliation_breaks
             WHERE fix_due AND source = $1 AND payment_order_id IS NOT NULL
-            ORDER BY seq LIMIT $2
+            ORDER BY fix_attempts, seq LIMIT $2
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = source });
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
@@ -140,16 +146,38 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
     }
 
     /// <summary>
-    /// Records what an auto-fix did: one that landed resolves its break (<c>auto_fixed</c>); one the PSP could not be asked
-    /// about stays due; one that found nothing to apply goes to a person (MANUAL_REVIEW).
+    /// Whether the booking the break's PSP record stands for is now in the ledger: the pay-in of a charge, the refund of a
+    /// refund row, the reversal of a refund failure (by the PSP's refund id). An auto-fix has landed only then.
     /// </summary>
-    public async Task RecordFixAsync(string breakId, string fixJson, FixResult result, DateTimeOffset now)
+    public async Task<bool> IsBookedAsync(string breakId)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT EXISTS (
+                SELECT 1 FROM reconciliation_breaks b
+                JOIN ledger_transactions t ON
+                     (b.theirs->>'reporting_category' = 'charge' AND t.external_id = 'payin:' || b.payment_order_id)
+                  OR (b.theirs->>'reporting_category' IN ('refund', 'refund_failure') AND t.payment_order_id = b.payment_order_id
+                      AND t.kind = CASE b.theirs->>'reporting_category' WHEN 'refund' THEN 'refund' ELSE 'refund_failed' END
+                      AND t.psp_reference = b.theirs->>'source_id')
+                WHERE b.break_id = $1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = breakId });
+        return (bool)(await command.ExecuteScalarAsync() ?? false);
+    }
+
+    /// <summary>
+    /// Records what an auto-fix did: one that landed resolves its break (<c>auto_fixed</c>); one that could not land yet
+    /// stays due, up to <paramref name="attemptsMax"/> attempts; one that found nothing to apply, or ran out of attempts,
+    /// goes to a person (MANUAL_REVIEW).
+    /// </summary>
+    public async Task RecordFixAsync(string breakId, string fixJson, FixResult result, int attemptsMax, DateTimeOffset now)
     {
         await using var command = database.CreateCommand("""
             UPDATE reconciliation_breaks
             SET fix = $2::jsonb,
-                fix_due = $3 = 1,
-                class = CASE WHEN $3 = 2 THEN 'MANUAL_REVIEW' ELSE class END,
+                fix_attempts = fix_attempts + 1,
+                fix_due = $3 = 1 AND fix_attempts + 1 < $5,
+                class = CASE WHEN $3 = 2 OR ($3 = 1 AND fix_attempts + 1 >= $5) THEN 'MANUAL_REVIEW' ELSE class END,
                 status = CASE WHEN $3 = 0 THEN 'resolved' ELSE status END,
                 resolution = CASE WHEN $3 = 0 THEN 'auto_fixed' ELSE resolution END,
                 resolved_at = CASE WHEN $3 = 0 THEN $4 ELSE resolved_at END
@@ -159,6 +187,7 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
         command.Parameters.Add(new NpgsqlParameter { Value = fixJson });
         command.Parameters.Add(new NpgsqlParameter { Value = (int)result });
         command.Parameters.Add(new NpgsqlParameter { Value = now });
+        command.Parameters.Add(new NpgsqlParameter { Value = attemptsMax });
         await command.ExecuteNonQueryAsync();
     }
 
@@ -274,7 +303,7 @@ public enum FixResult
     /// <summary>The order asked the PSP and now agrees with it: the break is resolved as auto-fixed.</summary>
     Landed = 0,
 
-    /// <summary>The PSP could not be asked: the fix stays due for the next tick.</summary>
+    /// <summary>The PSP could not be asked, or the order has not booked yet: the fix stays due for the next tick.</summary>
     RetryLater = 1,
 
     /// <summary>The order found nothing it could apply: a person decides.</summary>

@@ -36,6 +36,8 @@ public sealed class SettlementReportReader(Stream reportFile)
         await using var csv = CsvReader.Create(reportFile, new CsvReaderOptions
         {
             HasHeader = true,
+            // Stripe's reports are comma-separated; a guessed separator (or a "sep=" first line) would read another file.
+            Separator = ',',
             MalformedData = CsvMalformedDataHandling.Throw,
             FieldCountMismatch = CsvFieldCountHandling.Throw,
             // A settlement row is a few hundred bytes; a megabyte is a file that is not one (an unclosed quote).
@@ -116,15 +118,22 @@ public sealed class SettlementReportReader(Stream reportFile)
                 : throw new InvalidSettlementReportException($"{name} '{text}' is not YYYY-MM-DD HH:MM:SS", row);
         }
 
+        var (gross, fee, net) = (Amount(columns.Gross, "gross"), Amount(columns.Fee, "fee"), Amount(columns.Net, "net"));
+        if (gross - fee != net)
+        {
+            // The settlement books fees and nets from these columns: they must add up.
+            throw new InvalidSettlementReportException($"gross {gross} less fee {fee} is not net {net} (minor units)", row);
+        }
+
         return new SettlementLine(
             checked((int)row),
             Required(columns.BalanceTransactionId, "balance_transaction_id"),
             Time(columns.CreatedUtc, "created_utc") ?? throw new InvalidSettlementReportException("created_utc is empty", row),
             Time(columns.AvailableOnUtc, "available_on_utc"),
             currency.Code,
-            Amount(columns.Gross, "gross"),
-            Amount(columns.Fee, "fee"),
-            Amount(columns.Net, "net"),
+            gross,
+            fee,
+            net,
             Required(columns.ReportingCategory, "reporting_category"),
             Text(columns.SourceId),
             Text(columns.PaymentIntentId),

@@ -89,11 +89,12 @@ public sealed class ReconciliationFailoverTests(FailoverClusterFixture fixture)
                 return (RecordKey: "txn:" + charge["balance_transaction_id"], stranger.OrderId);
             }).OrderBy(stranger => stranger.RecordKey, StringComparer.Ordinal).ToArray();
 
-            // Hold the table the matching writes first: the run stages the file, commits, and then waits in the middle of matching.
+            // Hold the table the matching files its breaks in: the run stages the file, commits, matches (and books the
+            // settlement, uncommitted), then waits at the end of matching.
             var reconciler = grains.GetGrain<IReconcilerGrain>(ReconciliationSources.Psp);
             await using var locker = await fixture.Database.OpenConnectionAsync();
             await using var hold = await locker.BeginTransactionAsync();
-            await using (var lockTable = new NpgsqlCommand("LOCK TABLE settlement_transactions IN SHARE ROW EXCLUSIVE MODE", locker, hold))
+            await using (var lockTable = new NpgsqlCommand("LOCK TABLE reconciliation_breaks IN SHARE ROW EXCLUSIVE MODE", locker, hold))
             {
                 await lockTable.ExecuteNonQueryAsync();
             }
@@ -236,13 +237,13 @@ public sealed class ReconciliationFailoverTests(FailoverClusterFixture fixture)
         return new RunRow(reader.GetString(0), reader.GetString(1), reader.GetInt32(2), reader.GetInt64(3), reader.GetInt64(4));
     }
 
-    /// <summary>The run's stage, and the backends whose INSERT INTO settlement_transactions waits on the test's lock.</summary>
+    /// <summary>The run's stage, and the backends whose INSERT INTO reconciliation_breaks waits on the test's lock.</summary>
     private async Task<BlockedRun> BlockedMatchingAsync(string runId, int lockHolder)
     {
         await using var command = fixture.Database.CreateCommand("""
             SELECT r.status, r.stage,
                    ARRAY(SELECT a.pid FROM pg_stat_activity a
-                         WHERE a.wait_event_type = 'Lock' AND ltrim(a.query) LIKE 'INSERT INTO settlement_transactions%'
+                         WHERE a.wait_event_type = 'Lock' AND a.query LIKE '%INSERT INTO reconciliation_breaks%'
                            AND $2 = ANY (pg_blocking_pids(a.pid)))
             FROM reconciliation_runs r WHERE r.run_id = $1
             """);
