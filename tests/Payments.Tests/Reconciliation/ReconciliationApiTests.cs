@@ -638,6 +638,28 @@ public sealed class ReconciliationApiTests(ReconciliationServerFixture fixture)
             _ => row[column],
         }));
 
+    [Fact]
+    public async Task A_payout_whose_fees_were_refunded_is_booked_with_the_fees_taken_back_and_only_once()
+    {
+        // A charge of 10.00 (fee 0.59) and a fee refund of 1.00, carried by one PSP payout of 10.41 to our bank.
+        var payoutId = Ids.New("po_sim_test");
+        var csv = Csv(
+            Line(Ids.New("txn"), "2020-03-01 10:00:00", "usd", "10.00", "charge", Ids.New("po_nobody"), fee: "0.59", net: "9.41", automaticPayoutId: payoutId),
+            Line(Ids.New("txn"), "2020-03-01 11:00:00", "usd", "1.00", "fee", null, automaticPayoutId: payoutId),
+            Line(Ids.New("txn"), "2020-03-01 23:59:59", "usd", "-10.41", "payout", null, source: payoutId, automaticPayoutId: payoutId));
+        var (_, run) = await UploadAndFinishAsync(csv);
+        Assert.Equal(("SUCCEEDED", 3L, 2L), (run.Str("status"), run.Long("lines"), run.Long("matched")));
+
+        var settlement = Assert.Single((await _operator.GetJsonAsync($"/v1/ledger/transactions?automatic_payout_id={payoutId}")).GetProperty("transactions").EnumerateArray());
+        Assert.Equal(($"settlement:{payoutId}", "settlement"), (settlement.Str("external_id"), settlement.Str("kind")));
+        Assert.Equal(
+            [("cash:platform", "debit", "10.41"), ("psp_fees:stripe", "credit", "0.41"), ("psp_receivable:stripe", "credit", "10.00")],
+            settlement.GetProperty("entries").EnumerateArray().Select(entry => (entry.Str("account"), entry.Str("direction"), entry.Str("amount"))).OrderBy(entry => entry.Item1));
+
+        await UploadAndFinishAsync(csv);
+        Assert.Single((await _operator.GetJsonAsync($"/v1/ledger/transactions?automatic_payout_id={payoutId}")).GetProperty("transactions").EnumerateArray());
+    }
+
     private static async Task<HttpResponseMessage> PostFileAsync(HttpClient client, string body, string contentType, string? idempotencyKey)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/reconciliation/runs") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(body)) };
