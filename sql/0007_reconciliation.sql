@@ -94,7 +94,9 @@ CREATE TABLE reconciliation_breaks (
     fix_due          boolean     NOT NULL DEFAULT false,
     fix_attempts     integer     NOT NULL DEFAULT 0,
     fix              jsonb       NULL,
-    resolution       text        NULL CHECK (resolution IN ('auto_fixed', 'written_off', 'corrected', 'accepted')),
+    -- auto_fixed: the order's own check booked it; matched_later: the other side showed the record in a later file;
+    -- the others are a person's.
+    resolution       text        NULL CHECK (resolution IN ('auto_fixed', 'matched_later', 'written_off', 'corrected', 'accepted')),
     note             text        NULL,
     created_at       timestamptz NOT NULL,
     resolved_at      timestamptz NULL,

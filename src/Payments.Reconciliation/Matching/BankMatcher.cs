@@ -28,6 +28,7 @@ public static class BankMatcher
         var matched = await RunFindings.ScalarAsync(connection, MatchEntries, run, settings, cancellationToken);
         await RunFindings.ScalarAsync(connection, MissingInBank, run, settings, cancellationToken);
         await RunFindings.FileAsync(connection, run, cancellationToken);
+        await RunFindings.ScalarAsync(connection, ShownLater, run, settings, cancellationToken);
         var lines = await RunFindings.ScalarAsync(connection, "SELECT count(*) FROM bank_statement_entries WHERE run_id = @run", run, settings, cancellationToken);
         return new MatchingResult(lines, matched);
     }
@@ -67,6 +68,18 @@ public static class BankMatcher
             WHERE b.external_id IS NULL OR b.our_amount IS DISTINCT FROM b.amount OR b.our_currency IS DISTINCT FROM b.currency
             RETURNING 1)
         SELECT count(*) FROM joined WHERE external_id IS NOT NULL AND our_amount = amount AND our_currency = currency
+        """;
+
+    /// <summary>Settlements and payouts filed as missing that a statement has shown since: resolved, by the statement itself.</summary>
+    private const string ShownLater = """
+        UPDATE reconciliation_breaks b
+        SET status = 'resolved', resolution = 'matched_later', resolved_at = @now
+        FROM ledger_transactions t
+        WHERE b.source = 'bank' AND b.kind = 'missing_in_bank' AND b.status = 'open'
+          AND t.external_id = substr(b.record_key, length('ledger:') + 1)
+          AND EXISTS (SELECT 1 FROM bank_entries_seen s
+                      WHERE s.account_reference = t.psp_reference OR s.end_to_end_id = t.psp_reference
+                         OR (t.kind = 'payout_paid' AND s.end_to_end_id = substr(t.external_id, length('payout_paid:') + 1)))
         """;
 
     /// <summary>Our settlements and paid seller payouts (those that touched our cash account) that no statement has shown.</summary>

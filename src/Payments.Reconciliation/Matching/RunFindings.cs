@@ -119,6 +119,7 @@ internal static class RunFindings
         command.Parameters.AddWithValue("receivable", settings.PspReceivableAccount);
         command.Parameters.AddWithValue("fees", settings.PspFeesAccount);
         command.Parameters.AddWithValue("cash", settings.CashAccount);
+        command.Parameters.AddWithValue("now", run.Now);
     }
 
     private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)

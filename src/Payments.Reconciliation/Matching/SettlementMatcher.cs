@@ -54,6 +54,7 @@ public static class SettlementMatcher
 
         await RunFindings.ClassifyByOrderAsync(connection, run.Source, standings, cancellationToken);
         await RunFindings.FileAsync(connection, run, cancellationToken);
+        await RunFindings.ScalarAsync(connection, ShownLater, run, settings, cancellationToken);
         return new MatchingResult(lines, matched);
     }
 
@@ -190,6 +191,20 @@ public static class SettlementMatcher
                jsonb_build_object('balance_transaction_id', c.balance_transaction_id, 'source_id', c.source_id,
                                   'created_utc', c.created_utc, 'payment_order_id', c.payment_order_id, 'first_charge', c.first_charge)
         FROM charges c WHERE c.nth > 1
+        """;
+
+    /// <summary>Bookings filed as missing that a report has shown since: resolved, by the report itself.</summary>
+    private const string ShownLater = """
+        UPDATE reconciliation_breaks b
+        SET status = 'resolved', resolution = 'matched_later', resolved_at = @now, fix_due = false
+        FROM ledger_transactions t
+        WHERE b.source = 'psp' AND b.kind = 'missing_in_settlement' AND b.status = 'open'
+          AND t.external_id = substr(b.record_key, length('ledger:') + 1)
+          AND CASE WHEN t.kind = 'payin'
+                   THEN EXISTS (SELECT 1 FROM settlement_lines s WHERE s.reporting_category = 'charge' AND s.payment_order_id = t.payment_order_id)
+                   ELSE EXISTS (SELECT 1 FROM settlement_lines s
+                                WHERE s.reporting_category IN ('refund', 'refund_failure') AND s.source_id = t.psp_reference
+                                  AND s.reporting_category = CASE t.kind WHEN 'refund' THEN 'refund' ELSE 'refund_failure' END) END
         """;
 
     /// <summary>Our pay-ins of the window that no report has shown a charge for, past the lag.</summary>

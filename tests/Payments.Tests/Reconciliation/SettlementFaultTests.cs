@@ -49,6 +49,16 @@ public sealed class SettlementFaultTests(ReconciliationServerFixture fixture) : 
         Assert.All(rerun, b => Assert.Equal(run.Str("run_id"), b.Str("run_id")));
         var all = await _operator.GetJsonAsync("/v1/reconciliation/breaks?limit=1000");
         Assert.Equal(all.GetProperty("breaks").GetArrayLength(), all.GetProperty("breaks").EnumerateArray().Select(b => b.Str("break_id")).Distinct().Count());
+
+        // The PSP's report mends its ways: the next run sees every booking, and the breaks close by themselves.
+        await _psp.SetSettlementFaultsAsync(new { });
+        await _operator.ReconcileAsync("psp", day);
+        foreach (var filed in breaks)
+        {
+            var now = await _operator.GetJsonAsync($"/v1/reconciliation/breaks?payment_order_id={filed.Str("payment_order_id")}");
+            var same = Assert.Single(now.GetProperty("breaks").EnumerateArray(), b => b.Str("break_id") == filed.Str("break_id"));
+            Assert.Equal(("resolved", "matched_later", "MANUAL_REVIEW"), (same.Str("status"), same.Str("resolution"), same.Str("class")));
+        }
     }
 
     [Fact]
@@ -184,6 +194,38 @@ public sealed class SettlementFaultTests(ReconciliationServerFixture fixture) : 
         Assert.Equal("FAILED", (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).GetProperty("refunds")[0].Str("status"));
         Assert.Equal("30.00", (await _merchant.WalletAsync(seller)).Pending);
         await _operator.AssertInvariantsAsync();
+    }
+
+    [Fact]
+    public async Task A_bank_statement_with_other_money_for_our_settlement_is_a_bank_amount_mismatch()
+    {
+        var (day, orders) = await DayOfBusinessAsync();
+        var run = await _operator.ReconcileAsync("psp", day);
+        Assert.Empty(await OurBreaksAsync(run, orders));
+
+        // The bank credits the PSP's payout of the day the next day: the statement, one cent more than we booked.
+        var statement = System.Xml.Linq.XDocument.Parse(await _psp.GetStringAsync($"/_sim/bank/statements/{day.AddDays(1):yyyy-MM-dd}"));
+        var entry = Assert.Single(statement.Descendants().Where(element => element.Name.LocalName == "Ntry"),
+            element => element.Elements().Any(child => child.Name.LocalName == "AcctSvcrRef" && child.Value.StartsWith("po_sim_", StringComparison.Ordinal)));
+        var payoutId = entry.Elements().Single(child => child.Name.LocalName == "AcctSvcrRef").Value;
+        var booked = (await _operator.GetJsonAsync($"/v1/ledger/transactions?automatic_payout_id={payoutId}")).GetProperty("transactions")[0]
+            .GetProperty("entries").EnumerateArray().Single(e => e.Str("account") == "cash:platform");
+        var ours = Minor(booked.Str("amount"));
+        foreach (var amount in entry.Descendants().Where(element => element.Name.LocalName == "Amt"))
+        {
+            amount.Value = ((ours + 1) / 100m).ToString("0.00", CultureInfo.InvariantCulture);
+        }
+
+        using var upload = new HttpRequestMessage(HttpMethod.Post, "/v1/reconciliation/runs") { Content = new StringContent(statement.ToString(), System.Text.Encoding.UTF8, "application/xml") };
+        upload.Headers.Add("Idempotency-Key", Ids.New("key"));
+        using var started = await _operator.SendAsync(upload);
+        Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+        var bankRun = await _operator.FinishedRunAsync((await started.JsonAsync()).Str("run_id"));
+
+        var found = Assert.Single(await _operator.RunBreaksAsync(bankRun.Str("run_id")), b => b.Str("payout_id") == payoutId);
+        Assert.Equal(("bank_amount_mismatch", "MANUAL_REVIEW", "open", "bank"), (found.Str("kind"), found.Str("class"), found.Str("status"), found.Str("source")));
+        Assert.Equal((ours, ours + 1, $"settlement:{payoutId}"),
+            (found.GetProperty("ours").GetProperty("amount").GetInt64(), found.GetProperty("theirs").GetProperty("amount").GetInt64(), found.GetProperty("ours").Str("external_id")));
     }
 
     /// <summary>Five paid orders of one seller, two of them partly refunded, booked; then the PSP's day ends.</summary>
