@@ -5,7 +5,7 @@ using System.Text.Json;
 
 namespace Payments.Tests.Infrastructure;
 
-/// <summary>Plain HTTP calls against the contract of shared/API.md, returning raw JSON to assert on.</summary>
+/// <summary>Plain HTTP calls against the contract of docs/api.md, returning raw JSON to assert on.</summary>
 internal static class ApiCalls
 {
     public static object Checkout(string checkoutId, string token, params (string PaymentOrderId, string Seller, string Amount, string Currency)[] orders) => new

@@ -10,7 +10,7 @@ using Payments.Tests.Infrastructure;
 namespace Payments.Tests.Reconciliation;
 
 /// <summary>
-/// The reconciliation routes of shared/API.md as an operator uses them: who may call them, what a run request or an
+/// The reconciliation routes of docs/api.md as an operator uses them: who may call them, what a run request or an
 /// uploaded file must be, what an upload finds (and never files twice), the break queues and resolving a break. Uploads
 /// made up of records of no one's date (2020) find no booking of other tests; the one built on real payments filters
 /// the breaks that other tests' bookings give.
@@ -577,7 +577,7 @@ public sealed class ReconciliationApiTests(ReconciliationServerFixture fixture)
     }
 
     // ---------------------------------------------------------------------------------------------------------------
-    // Contract: unknown request fields are ignored (shared/API.md, Conventions)
+    // Contract: unknown request fields are ignored (docs/api.md, Conventions)
     // ---------------------------------------------------------------------------------------------------------------
 
     [Fact]

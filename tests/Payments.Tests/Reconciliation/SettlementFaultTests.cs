@@ -7,7 +7,7 @@ using Payments.Tests.Infrastructure;
 namespace Payments.Tests.Reconciliation;
 
 /// <summary>
-/// Each way the PSP's report can be wrong (<c>/_sim/settlement_faults</c>) gives the break of API.md's table for exactly the
+/// Each way the PSP's report can be wrong (<c>/_sim/settlement_faults</c>) gives the break of docs/reconciliation.md's table for exactly the
 /// records it touched; a payment whose answer we lost is found in the report and booked by its own order.
 /// </summary>
 [Collection(ReconciliationServerCollection.Name)]
