@@ -22,6 +22,7 @@ public static class ClusterHosting
             {
                 client.Configure<ClusterOptions>(cluster => (cluster.ClusterId, cluster.ServiceId) = (options.ClusterId, options.ServiceId));
                 client.UseAdoNetClustering(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
+                client.AddActivityPropagation();
             });
             return builder;
         }
@@ -34,6 +35,8 @@ public static class ClusterHosting
     public static ISiloBuilder ConfigurePaymentsSilo(this ISiloBuilder silo, ServerOptions options, string connectionString, bool standalone = true)
     {
         silo.Services.AddPaymentGrains(silo.Configuration);
+        // Grain calls carry the caller's trace: a request's span and the grain calls it makes are one trace.
+        silo.AddActivityPropagation();
         silo.Configure<ClusterOptions>(cluster => (cluster.ClusterId, cluster.ServiceId) = (options.ClusterId, options.ServiceId));
         if (standalone)
         {

@@ -5,6 +5,7 @@ using Payments.Api;
 using Payments.Database;
 using Payments.Grains;
 using Payments.PspSimulator;
+using Payments.Server.Telemetry;
 using Payments.Server.Health;
 
 namespace Payments.Server.Hosting;
@@ -72,6 +73,7 @@ public sealed class PaymentsServer : IAsyncDisposable
             }
 
             builder.AddPaymentsCluster(options, database.ConnectionString);
+            builder.AddPaymentsTelemetry(options.Role);
             builder.Services.AddHealthChecks()
                 .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
                 .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
