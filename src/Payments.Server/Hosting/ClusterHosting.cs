@@ -40,7 +40,17 @@ public static class ClusterHosting
         silo.Configure<ClusterOptions>(cluster => (cluster.ClusterId, cluster.ServiceId) = (options.ClusterId, options.ServiceId));
         if (standalone)
         {
-            silo.ConfigureEndpoints(IPAddress.Loopback, options.SiloPort, options.GatewayPort);
+            if (options.AdvertisedAddress is { Length: > 0 } advertised)
+            {
+                // In a container the silo is reached by its service's address; it listens on every interface to be.
+                var address = IPAddress.TryParse(advertised, out var ip) ? ip
+                    : Dns.GetHostAddresses(advertised).First(candidate => candidate.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+                silo.ConfigureEndpoints(address, options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+            }
+            else
+            {
+                silo.ConfigureEndpoints(IPAddress.Loopback, options.SiloPort, options.GatewayPort);
+            }
             silo.AddDashboard();
         }
 

@@ -22,6 +22,12 @@ public sealed class ServerOptions
 
     public int GatewayPort { get; set; } = 30000;
 
+    /// <summary>
+    /// The address other silos and gateways reach this silo at: an IP address or a host name (a compose service name).
+    /// Unset, the silo listens and advertises on loopback (one machine). Set, it listens on every interface.
+    /// </summary>
+    public string? AdvertisedAddress { get; set; }
+
     /// <summary>Run the PSP simulator in this process (development default for role All).</summary>
     public bool RunPspSimulator { get; set; } = true;
 
