@@ -31,6 +31,7 @@ internal sealed partial class PaymentOrderGrain
 
     private void Park(string stage)
     {
+        PaymentsMetrics.DeadLettersParked.Add(1, new("subject", DeadLetterStore.SubjectPaymentOrder), new("stage", stage));
         State.DeadLettered = true;
         State.DeadLetteredAt = time.GetUtcNow();
         State.DeadLetterStage = stage;

@@ -122,6 +122,7 @@ internal sealed partial class PaymentOrderGrain
                 break;
             case PspRefundStatus.Unknown:
                 var delay = RetryDelay.Next(refund.Attempts - refund.AttemptsAtBudgetStart, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared);
+                PaymentsMetrics.PspRetries.Add(1, new KeyValuePair<string, object?>("operation", "refund"));
                 refund.NextRetryAt = time.GetUtcNow() + delay;
                 ArmRetryTimer(delay);
                 logger.LogWarning("Refund {RefundId} of {PaymentOrderId}: PSP outcome unknown ({Error}); retrying", refund.RefundId, PaymentOrderId, outcome.FailureMessage);

@@ -186,6 +186,7 @@ internal sealed partial class PaymentOrderGrain(
     {
         var retry = options.Value.Retry;
         var delay = RetryDelay.Next(State.Attempts, retry.DelayBase, retry.DelayMax, retryAfter, Random.Shared);
+        PaymentsMetrics.PspRetries.Add(1, new KeyValuePair<string, object?>("operation", "charge"));
         State.NextRetryAt = time.GetUtcNow() + delay;
         ArmRetryTimer(delay);
     }
@@ -200,6 +201,11 @@ internal sealed partial class PaymentOrderGrain(
         if (!State.Status.CanMoveTo(next))
         {
             throw new InvalidOperationException($"Payment order {PaymentOrderId}: {State.Status} -> {next} is not a valid transition.");
+        }
+
+        if (next is PaymentOrderStatus.Success or PaymentOrderStatus.Failed)
+        {
+            PaymentsMetrics.OrdersFinished.Add(1, new KeyValuePair<string, object?>("outcome", next == PaymentOrderStatus.Success ? "success" : "failed"));
         }
 
         var now = time.GetUtcNow();

@@ -260,6 +260,7 @@ internal sealed partial class PayoutGrain(
             else
             {
                 var delay = RetryDelay.Next(attempts, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared);
+                PaymentsMetrics.PspRetries.Add(1, new KeyValuePair<string, object?>("operation", "payout"));
                 State.NextRetryAt = time.GetUtcNow() + delay;
                 WakeUp.Arm(delay);
                 LogRetrying(logger, PayoutId, State.Attempts, State.LastError, State.NextRetryAt.Value);
@@ -434,6 +435,7 @@ internal sealed partial class PayoutGrain(
 
     private void Park(string stage)
     {
+        PaymentsMetrics.DeadLettersParked.Add(1, new("subject", DeadLetterStore.SubjectPayout), new("stage", stage));
         State.DeadLettered = true;
         State.DeadLetteredAt = time.GetUtcNow();
         State.DeadLetterStage = stage;
@@ -466,6 +468,13 @@ internal sealed partial class PayoutGrain(
         if (!State.Status.CanMoveTo(next))
         {
             throw new InvalidOperationException($"Payout {PayoutId}: {State.Status} -> {next} is not a valid transition.");
+        }
+
+        if (next is PayoutStatus.Paid or PayoutStatus.Failed)
+        {
+            // A payout that fails after it was paid is one the bank sent back.
+            var outcome = next == PayoutStatus.Paid ? "paid" : State.Status == PayoutStatus.Paid ? "returned" : "failed";
+            PaymentsMetrics.PayoutsFinished.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
         }
 
         var now = time.GetUtcNow();
