@@ -10,13 +10,12 @@ internal static class ProblemResponses
     {
         app.UseExceptionHandler(handler => handler.Run(async context =>
         {
-            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
-            var (status, code, title) = error switch
+            var (status, code, title) = Classify(context.Features.Get<IExceptionHandlerFeature>()?.Error);
+            if (status == StatusCodes.Status503ServiceUnavailable)
             {
-                BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (413, "request_too_large", "The body is too large"),
-                BadHttpRequestException bad => (bad.StatusCode, "bad_request", "The request is malformed"),
-                _ => (500, "internal_error", "Something went wrong on our side"),
-            };
+                context.Response.Headers.RetryAfter = ClusterRetryAfterSeconds;
+            }
+
             await WriteAsync(context, status, code, title);
         }));
         app.UseStatusCodePages(async statusContext =>
@@ -33,6 +32,30 @@ internal static class ProblemResponses
         });
         return app;
     }
+
+    /// <summary>A silo that just died is declared dead, and its grains move, within seconds.</summary>
+    private const string ClusterRetryAfterSeconds = "2";
+
+    /// <summary>
+    /// The answer to an error no endpoint handled. A silo that died or a grain call that timed out is the cluster being
+    /// unavailable for a moment, not our fault nor the client's: 503 with Retry-After (every POST is idempotent by its key and
+    /// business ids, so asking again is safe), never 500.
+    /// </summary>
+    internal static (int Status, string Code, string Title) Classify(Exception? error) => error switch
+    {
+        BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (413, "request_too_large", "The body is too large"),
+        BadHttpRequestException bad => (bad.StatusCode, "bad_request", "The request is malformed"),
+        _ when IsClusterUnavailable(error) => (503, "cluster_unavailable", "Briefly unavailable; retry"),
+        _ => (500, "internal_error", "Something went wrong on our side"),
+    };
+
+    private static bool IsClusterUnavailable(Exception? error) => error switch
+    {
+        null => false,
+        OrleansMessageRejectionException or SiloUnavailableException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsClusterUnavailable),
+        _ => IsClusterUnavailable(error.InnerException),
+    };
 
     private static async Task WriteAsync(HttpContext context, int status, string code, string title)
     {
