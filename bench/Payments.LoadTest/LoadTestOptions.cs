@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace Payments.LoadTest;
 
@@ -74,33 +73,29 @@ internal sealed record LoadTestOptions(
             switch (name)
             {
                 case "--url":
-                    if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-                    {
-                        error = $"--url must be an absolute http(s) address, got '{value}'";
-                        return null;
-                    }
+                    if (!OptionValues.TryHttpUrl(value, out var url, ref error, name)) return null;
 
                     options = options with { BaseUrl = url };
                     break;
                 case "--checkouts":
-                    if (!TryInt(value, 1, int.MaxValue, out var checkouts, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, int.MaxValue, out var checkouts, ref error, name)) return null;
                     options = options with { Checkouts = checkouts };
                     break;
                 case "--concurrency":
-                    if (!TryInt(value, 1, 4096, out var concurrency, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, 4096, out var concurrency, ref error, name)) return null;
                     options = options with { Concurrency = concurrency };
                     break;
                 case "--orders-per-checkout":
                     // The API accepts 1–100 orders per checkout.
-                    if (!TryInt(value, 1, 100, out var orders, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, 100, out var orders, ref error, name)) return null;
                     options = options with { OrdersPerCheckout = orders };
                     break;
                 case "--warmup":
-                    if (!TryInt(value, 0, int.MaxValue, out var warmup, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 0, int.MaxValue, out var warmup, ref error, name)) return null;
                     options = options with { Warmup = warmup };
                     break;
                 case "--payout-sellers":
-                    if (!TryInt(value, 1, PayoutSellersMax, out var payoutSellers, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, PayoutSellersMax, out var payoutSellers, ref error, name)) return null;
                     options = options with { PayoutSellers = payoutSellers };
                     payoutSellersGiven = true;
                     break;
@@ -127,16 +122,5 @@ internal sealed record LoadTestOptions(
         }
 
         return options;
-    }
-
-    private static bool TryInt(string text, int min, int max, out int value, ref string? error, string name)
-    {
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
-        {
-            return true;
-        }
-
-        error = $"{name} must be an integer in {min}..{max}, got '{text}'";
-        return false;
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 
 namespace Payments.LoadTest;
 
@@ -84,19 +83,15 @@ internal sealed record ReconciliationBenchOptions(
             switch (name)
             {
                 case "--lines":
-                    if (!TryInt(value, 1, LinesMax, out var lines, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, LinesMax, out var lines, ref error, name)) return null;
                     options = options with { Lines = lines };
                     break;
                 case "--server-pid":
-                    if (!TryInt(value, 1, int.MaxValue, out var pid, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, int.MaxValue, out var pid, ref error, name)) return null;
                     options = options with { ServerPid = pid };
                     break;
                 case "--url":
-                    if (!Uri.TryCreate(value, UriKind.Absolute, out var url) || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps))
-                    {
-                        error = $"--url must be an absolute http(s) address, got '{value}'";
-                        return null;
-                    }
+                    if (!OptionValues.TryHttpUrl(value, out var url, ref error, name)) return null;
 
                     options = options with { BaseUrl = url };
                     break;
@@ -107,19 +102,19 @@ internal sealed record ReconciliationBenchOptions(
                     options = options with { DataDirectory = Path.GetFullPath(value) };
                     break;
                 case "--log-statements-over":
-                    if (!TryInt(value, 0, 3_600_000, out var ms, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 0, 3_600_000, out var ms, ref error, name)) return null;
                     options = options with { LogStatementsOverMs = ms };
                     break;
                 case "--run-timeout":
-                    if (!TryInt(value, 1, 86_400, out var seconds, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, 86_400, out var seconds, ref error, name)) return null;
                     options = options with { RunTimeout = TimeSpan.FromSeconds(seconds) };
                     break;
                 case "--goal-seconds":
-                    if (!TryInt(value, 1, 86_400, out var goalSeconds, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, 86_400, out var goalSeconds, ref error, name)) return null;
                     options = options with { GoalSeconds = goalSeconds };
                     break;
                 case "--goal-rss-mb":
-                    if (!TryInt(value, 1, 1_000_000, out var goalMb, ref error, name)) return null;
+                    if (!OptionValues.TryInt(value, 1, 1_000_000, out var goalMb, ref error, name)) return null;
                     options = options with { GoalRssGrowthMb = goalMb };
                     break;
                 case "--operator-key" when value.Length > 0:
@@ -139,16 +134,5 @@ internal sealed record ReconciliationBenchOptions(
         }
 
         return options;
-    }
-
-    private static bool TryInt(string text, int min, int max, out int value, ref string? error, string name)
-    {
-        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out value) && value >= min && value <= max)
-        {
-            return true;
-        }
-
-        error = $"{name} must be an integer in {min}..{max}, got '{text}'";
-        return false;
     }
 }
