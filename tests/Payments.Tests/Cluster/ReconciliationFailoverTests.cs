@@ -1,8 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Json;
-using System.Text;
-using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -15,8 +12,8 @@ using Payments.Core.Reconciliation;
 using Payments.Reconciliation;
 using Payments.Reconciliation.Runs;
 using Payments.Tests.Infrastructure;
+using Payments.Tests.Reconciliation;
 using Stripe;
-using Stripe.Reporting;
 using PaymentMethod = Payments.Core.PaymentOrders.PaymentMethod;
 
 namespace Payments.Tests.Cluster;
@@ -70,8 +67,8 @@ public sealed class ReconciliationFailoverTests(FailoverClusterFixture fixture)
             var unknownOrderIntent = await ChargeAtPspAsync(stripe, 777, unknownOrder);
 
             // The day ends: the PSP pays it out, and its report holds the payout beside the rows it carries.
-            var day = DateOnly.FromDateTime((await ClockAsync(psp)).UtcDateTime);
-            await EndDayAsync(psp);
+            var day = await psp.PspTodayAsync();
+            await psp.EndPspDayAsync();
             var report = await ItemizedAsync(stripe, day);
             var usdPayout = Assert.Single(report, row => row["reporting_category"] == "payout" && row["currency"] == "usd");
             var payoutId = usdPayout["source_id"];
@@ -322,18 +319,6 @@ public sealed class ReconciliationFailoverTests(FailoverClusterFixture fixture)
     }
 
     private static StripeClient StripeAt(Uri baseUrl) => SimulatorReports.StripeAt(baseUrl);
-
-    private static async Task<DateTimeOffset> ClockAsync(HttpClient psp) =>
-        DateTimeOffset.Parse((await psp.GetFromJsonAsync<JsonElement>("/_sim/clock")).GetProperty("now").GetString()!, CultureInfo.InvariantCulture);
-
-    /// <summary>Moves the simulator's clock a minute past the next midnight: the day ends and is paid out.</summary>
-    private static async Task EndDayAsync(HttpClient psp)
-    {
-        var now = (await ClockAsync(psp)).UtcDateTime;
-        var untilNextDay = now.Date.AddDays(1).AddMinutes(1) - now;
-        using var moved = await psp.PostAsJsonAsync("/_sim/clock", new { advance = System.Xml.XmlConvert.ToString(untilNextDay) });
-        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
-    }
 
     private static async Task<List<Dictionary<string, string>>> ItemizedAsync(StripeClient stripe, DateOnly day) =>
         (await SimulatorReports.ItemizedAsync(stripe, day, days: 1)).Rows;
