@@ -57,9 +57,10 @@ public static class LedgerApi
         var paymentOrderId = context.Request.Query["payment_order_id"].ToString();
         var payoutId = context.Request.Query["payout_id"].ToString();
         var automaticPayoutId = context.Request.Query["automatic_payout_id"].ToString();
-        var given = new[] { ClientId.IsValid(paymentOrderId), PayoutIds.IsValid(payoutId), ClientId.IsValid(automaticPayoutId) }.Count(valid => valid);
-        if (given != 1 || paymentOrderId.Length + payoutId.Length + automaticPayoutId.Length == 0
-            || new[] { paymentOrderId, payoutId, automaticPayoutId }.Count(text => text.Length > 0) != 1)
+        // Exactly one reference, and a well-formed one.
+        var given = new[] { paymentOrderId, payoutId, automaticPayoutId }.Count(text => text.Length > 0);
+        var valid = new[] { ClientId.IsValid(paymentOrderId), PayoutIds.IsValid(payoutId), ClientId.IsValid(automaticPayoutId) }.Count(ok => ok);
+        if (given != 1 || valid != 1)
         {
             return ApiProblem.Validation(new Dictionary<string, string[]>
             {

@@ -44,8 +44,4 @@ public interface IReconcilerGrain : IGrainWithStringKey
     /// <summary>Makes sure the daily reminder is registered (idempotent); called by every silo at start.</summary>
     [Alias("EnsureScheduledAsync")]
     Task EnsureScheduledAsync();
-
-    /// <summary>Waits until no run is in progress in this activation (for tests and orderly shutdown).</summary>
-    [Alias("WhenIdleAsync"), AlwaysInterleave]
-    Task WhenIdleAsync();
 }

@@ -63,8 +63,6 @@ internal sealed partial class ReconcilerGrain(
         }
     }
 
-    public Task WhenIdleAsync() => Task.WhenAll(_inProgress.Values.ToArray());
-
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         var settings = options.Value;

@@ -25,8 +25,6 @@ public static class RunStages
 public static class RunStatuses
 {
     public const string Running = "RUNNING";
-    public const string Succeeded = "SUCCEEDED";
-    public const string Failed = "FAILED";
 }
 
 /// <summary>A run as stored, with the breaks it found counted by class.</summary>
@@ -75,4 +73,4 @@ public sealed record BreakFilter(
     string? StartingAfter = null);
 
 /// <summary>An auto-fix owed: the order to ask, and the break to record it on.</summary>
-public sealed record DueFix(string BreakId, string Kind, string PaymentOrderId);
+public sealed record DueFix(string BreakId, string PaymentOrderId);

@@ -10,11 +10,17 @@ namespace Payments.Reconciliation.Runs;
 /// </summary>
 public sealed class ReconciliationRunStore(NpgsqlDataSource database)
 {
-    private const string RunColumns = """
-        r.run_id, r.source, r.run_date, r.origin, r.status, r.stage, r.lines, r.matched, r.attempts, r.failure, r.started_at, r.finished_at,
-        (SELECT count(*) FILTER (WHERE b.class = 'AUTO_FIXED') FROM reconciliation_run_breaks rb JOIN reconciliation_breaks b USING (break_id) WHERE rb.run_id = r.run_id),
-        (SELECT count(*) FILTER (WHERE b.class = 'MANUAL_REVIEW') FROM reconciliation_run_breaks rb JOIN reconciliation_breaks b USING (break_id) WHERE rb.run_id = r.run_id),
-        (SELECT count(*) FILTER (WHERE b.class = 'INVESTIGATE') FROM reconciliation_run_breaks rb JOIN reconciliation_breaks b USING (break_id) WHERE rb.run_id = r.run_id)
+    /// <summary>Runs with the breaks each found counted by class, in one pass over its breaks.</summary>
+    private const string RunsWithCounts = """
+        SELECT r.run_id, r.source, r.run_date, r.origin, r.status, r.stage, r.lines, r.matched, r.attempts, r.failure, r.started_at, r.finished_at,
+               c.auto_fixed, c.manual_review, c.investigate
+        FROM reconciliation_runs r
+        CROSS JOIN LATERAL (
+            SELECT count(*) FILTER (WHERE b.class = 'AUTO_FIXED') AS auto_fixed,
+                   count(*) FILTER (WHERE b.class = 'MANUAL_REVIEW') AS manual_review,
+                   count(*) FILTER (WHERE b.class = 'INVESTIGATE') AS investigate
+            FROM reconciliation_run_breaks rb JOIN reconciliation_breaks b USING (break_id)
+            WHERE rb.run_id = r.run_id) c
         """;
 
     /// <summary>Records a run that fetches its own file. False when a run of that id exists already.</summary>
@@ -96,7 +102,7 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
 
     public async Task<ReconciliationRun?> GetAsync(string runId)
     {
-        await using var command = database.CreateCommand($"SELECT {RunColumns} FROM reconciliation_runs r WHERE r.run_id = $1");
+        await using var command = database.CreateCommand($"{RunsWithCounts} WHERE r.run_id = $1");
         command.Parameters.Add(new NpgsqlParameter { Value = runId });
         await using var reader = await command.ExecuteReaderAsync();
         return await reader.ReadAsync() ? ReadRun(reader) : null;
@@ -105,7 +111,7 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
     /// <summary>The source's runs still RUNNING, oldest first: what a reminder tick resumes.</summary>
     public async Task<IReadOnlyList<ReconciliationRun>> UnfinishedAsync(string source)
     {
-        await using var command = database.CreateCommand($"SELECT {RunColumns} FROM reconciliation_runs r WHERE r.status = 'RUNNING' AND r.source = $1 ORDER BY r.started_at, r.run_id");
+        await using var command = database.CreateCommand($"{RunsWithCounts} WHERE r.status = 'RUNNING' AND r.source = $1 ORDER BY r.started_at, r.run_id");
         command.Parameters.Add(new NpgsqlParameter { Value = source });
         await using var reader = await command.ExecuteReaderAsync();
         var runs = new List<ReconciliationRun>();
@@ -129,7 +135,7 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
     public async Task<IReadOnlyList<DueFix>> DueFixesAsync(string source, int limit)
     {
         await using var command = database.CreateCommand("""
-            SELECT break_id, kind, payment_order_id FROM reconciliation_breaks
+            SELECT break_id, payment_order_id FROM reconciliation_breaks
             WHERE fix_due AND source = $1 AND payment_order_id IS NOT NULL
             ORDER BY fix_attempts, seq LIMIT $2
             """);
@@ -139,7 +145,7 @@ public sealed class ReconciliationRunStore(NpgsqlDataSource database)
         var fixes = new List<DueFix>();
         while (await reader.ReadAsync())
         {
-            fixes.Add(new DueFix(reader.GetString(0), reader.GetString(1), reader.GetString(2)));
+            fixes.Add(new DueFix(reader.GetString(0), reader.GetString(1)));
         }
 
         return fixes;
