@@ -10,6 +10,7 @@ namespace Payments.Tests.Api;
 public sealed class CrashRecoveryTests
 {
     private const int Checkouts = 40;
+    private const int InFlight = 8;
 
     [Fact]
     public async Task After_sigkill_every_accepted_order_reaches_a_final_state_charged_once()
@@ -30,31 +31,44 @@ public sealed class CrashRecoveryTests
                 (await psp.PostAsJsonAsync("/_sim/faults", new { latency_ms = 200, error_rate = 0.3, timeout_after_charge_rate = 0.2, seed = 7 })).EnsureSuccessStatusCode();
                 using var merchant = new HttpClient { BaseAddress = apiAddress, Timeout = TimeSpan.FromSeconds(30) };
                 merchant.DefaultRequestHeaders.Authorization = new("Bearer", "sk_test_demo_merchant");
-                var posts = orderIds.Select(async orderId =>
+                // Rolling posts, a few at a time, so that whenever the kill comes some orders are inside the server
+                // and some not sent yet (40 at once could all be answered before the first look, as a cold start
+                // holds them until the synchronous window ends together).
+                var queue = new System.Collections.Concurrent.ConcurrentQueue<string>(orderIds);
+                var posts = Enumerable.Range(0, InFlight).Select(async _ =>
                 {
-                    var (key, body) = (Ids.New("key"), ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, "seller_crash", "5.00", "USD")));
-                    try
+                    while (queue.TryDequeue(out var orderId))
                     {
-                        using var response = await merchant.PostJsonAsync("/v1/payments", body, key);
-                        if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Accepted)
+                        var (key, body) = (Ids.New("key"), ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, "seller_crash", "5.00", "USD")));
+                        try
                         {
-                            lock (accepted)
+                            using var response = await merchant.PostJsonAsync("/v1/payments", body, key);
+                            if (response.StatusCode is HttpStatusCode.Created or HttpStatusCode.Accepted)
                             {
-                                accepted.Add(orderId);
+                                lock (accepted)
+                                {
+                                    accepted.Add(orderId);
+                                }
                             }
                         }
-                    }
-                    catch (HttpRequestException)
-                    {
-                        // Cut off by the kill: the client does not know whether it was accepted, so it will retry.
-                        lock (unanswered)
+                        catch (HttpRequestException)
                         {
-                            unanswered.Add((orderId, key, body));
+                            // Cut off by the kill (or sent after it): the client does not know whether it was accepted, so it will retry.
+                            lock (unanswered)
+                            {
+                                unanswered.Add((orderId, key, body));
+                            }
                         }
                     }
                 }).ToArray();
 
-                await Eventually.MatchesAsync(() => Task.FromResult(accepted.Count), count => count >= 3, TimeSpan.FromSeconds(30), "a few checkouts to be accepted");
+                await Eventually.MatchesAsync(() =>
+                {
+                    lock (accepted)
+                    {
+                        return Task.FromResult(accepted.Count);
+                    }
+                }, count => count >= 3, TimeSpan.FromSeconds(30), "a few checkouts to be accepted");
                 first.KillHard();
                 await Task.WhenAll(posts);
             }
