@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Payments.Api.Authentication;
+using Payments.Api.Events;
 using Payments.Api.Json;
 using Payments.Api.Ledger;
 using Payments.Api.Operations;
@@ -28,6 +29,9 @@ public static class ApiServiceCollectionExtensions
         builder.Services.AddSingleton<LedgerQueries>();
         builder.Services.AddSingleton<OperationsQueries>();
         builder.Services.AddSingleton<WebhookEventStore>();
+        builder.Services.AddSingleton<EventQueries>();
+        builder.Services.AddSingleton<WebhookEndpointStore>();
+        builder.Services.AddWebhookOptions(builder.Configuration);
         builder.Services.AddStripePsp(builder.Configuration);
         builder.Services.AddSingleton<UnfinishedPaymentOrders>();
         builder.Services.AddSingleton<PayoutQueries>();
@@ -52,6 +56,7 @@ public static class ApiServiceCollectionExtensions
         app.MapLedgerApi();
         app.MapOperationsApi();
         app.MapReconciliationApi();
+        app.MapEventsApi();
         app.MapOpenApi();
         return app;
     }

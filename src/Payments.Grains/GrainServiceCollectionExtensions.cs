@@ -1,7 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Payments.Core.Events;
 using Payments.Grains.DeadLetters;
+using Payments.Grains.Events;
+using Payments.Api.Events;
 using Payments.Grains.PaymentOrders;
 using Payments.Grains.Payouts;
 using Payments.Reconciliation;
@@ -20,6 +24,15 @@ public static class GrainServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<PayoutOptions>().Bind(configuration.GetSection(PayoutOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DeadLetterStore>();
+        services.AddSingleton<EventLog>();
+        services.AddSingleton<EventOutbox>();
+        services.AddSingleton<WebhookDeliveryStore>();
+        services.AddSingleton<WebhookSender>();
+        services.AddWebhookOptions(configuration);
+        services.AddHttpClient(WebhookSender.HttpClientName)
+            .ConfigurePrimaryHttpMessageHandler(provider => WebhookSender.Handler(provider.GetRequiredService<IOptions<WebhookOptions>>().Value))
+            // The attempt has its own timeout (WebhookOptions.AttemptTimeout); no retries here: the notifier owns them.
+            .ConfigureHttpClient(client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton<PayoutIndex>();
         services.AddReconciliationStores(configuration);
         services.AddStripePsp(configuration);

@@ -67,6 +67,14 @@ public interface ICheckoutGrain : IGrainWithStringKey
 
     [Alias("GetAsync"), AlwaysInterleave]
     Task<CheckoutView?> GetAsync();
+
+    /// <summary>
+    /// One of the checkout's orders is final: when all are, the checkout records <c>checkout.completed</c> (once). Answers
+    /// only once that event is in the log, so the order tells again until it is. Interleaves, because the order tells while
+    /// the checkout may be waiting on it.
+    /// </summary>
+    [Alias("OrderFinishedAsync"), AlwaysInterleave]
+    Task OrderFinishedAsync(string paymentOrderId);
 }
 
 public static class CheckoutStatusExtensions

@@ -3,7 +3,9 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Payments.Core.Checkout;
 using Payments.Core.PaymentOrders;
+using Payments.Core.Events;
 using Payments.Core.Wallets;
+using Payments.Grains.Events;
 
 namespace Payments.Grains.Checkout;
 
@@ -13,10 +15,14 @@ namespace Payments.Grains.Checkout;
 /// </summary>
 internal sealed class CheckoutGrain(
     [PersistentState("checkout", GrainStorage.Name)] IPersistentState<CheckoutState> checkout,
+    EventOutbox events,
     TimeProvider time,
     ILogger<CheckoutGrain> logger) : Grain, ICheckoutGrain
 {
     private static readonly TimeSpan CompletionPollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Orders tell interleaved with each other: one of them makes the completion, and its write is not doubled.</summary>
+    private readonly SemaphoreSlim _completing = new(1, 1);
 
     private string CheckoutId => this.GetPrimaryKeyString();
 
@@ -103,6 +109,42 @@ internal sealed class CheckoutGrain(
         !order.Status.IsFinal() && order.Status != PaymentOrderStatus.RequiresAction;
 
     public async Task<CheckoutView?> GetAsync() => checkout.State.Exists ? await BuildViewAsync() : null;
+
+    public async Task OrderFinishedAsync(string paymentOrderId)
+    {
+        await _completing.WaitAsync();
+        try
+        {
+            if (!checkout.State.Exists || !checkout.State.PaymentOrderIds.Contains(paymentOrderId))
+            {
+                return;
+            }
+
+            if (checkout.State.CompletedEvent is null)
+            {
+                var view = await BuildViewAsync();
+                if (!view.IsPaymentDone)
+                {
+                    return;
+                }
+
+                var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
+                completed.Data = ResourceJson.Checkout(view);
+                checkout.State.CompletedEvent = completed;
+                await checkout.WriteOrUndoAsync(this, () => checkout.State.CompletedEvent = null);
+            }
+
+            // Written again whenever an order tells: the log keeps the first, and the order stops telling once this answers.
+            if (!await events.WriteAsync(this, checkout.State.MerchantId, [checkout.State.CompletedEvent]))
+            {
+                throw new InvalidOperationException($"Checkout {CheckoutId}: checkout.completed could not be written to the event log yet.");
+            }
+        }
+        finally
+        {
+            _completing.Release();
+        }
+    }
 
     private async Task<(string PaymentOrderId, CreatePaymentOrderOutcome Outcome)> CreateOrderAsync(CreateCheckout command, CheckoutOrderLine line)
     {

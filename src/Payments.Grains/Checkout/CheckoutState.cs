@@ -25,4 +25,8 @@ internal sealed class CheckoutState
 
     [Id(6)]
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary><c>checkout.completed</c>, made once when the last order was final; written to the log after this state.</summary>
+    [Id(7)]
+    public Events.OwedEvent? CompletedEvent { get; set; }
 }

@@ -155,6 +155,7 @@ internal sealed partial class PaymentOrderGrain
             refund.FailedAfterSuccess = true;
             refund.ReversalToAvailable = State.FulfilledAt is not null;
             State.RefundedMinor -= refund.AmountMinor;
+            OweRefundEvent(refund, succeeded: false);
             return true;
         }
 
@@ -171,6 +172,7 @@ internal sealed partial class PaymentOrderGrain
             refund.FromAvailable = State.FulfilledAt is not null;
         }
 
+        OweRefundEvent(refund, succeeded);
         return true;
     }
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Payments.Core.Money;
 using Payments.Core.PaymentOrders;
 using Payments.Grains.DeadLetters;
+using Payments.Grains.Events;
 using Payments.Psp;
 
 namespace Payments.Grains.PaymentOrders;
@@ -18,6 +19,7 @@ internal sealed partial class PaymentOrderGrain(
     DeadLetterStore deadLetters,
     IOptions<PaymentOrderOptions> options,
     IOptions<FulfillmentOptions> fulfillment,
+    EventOutbox events,
     TimeProvider time,
     ILogger<PaymentOrderGrain> logger) : Grain, IPaymentOrderGrain, IRemindable
 {
@@ -166,6 +168,9 @@ internal sealed partial class PaymentOrderGrain(
             await ApplyEffectsAsync();
         }
 
+        await WriteOwedEventsAsync();
+        await TellCheckoutIfFinalAsync();
+
         if (IsDone())
         {
             WakeUp.Cancel();
@@ -178,9 +183,10 @@ internal sealed partial class PaymentOrderGrain(
     private bool IsRetryDue() => State.NextRetryAt is not { } due || due <= time.GetUtcNow();
 
     private bool IsDone() =>
-        (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
-        || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
-            && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects) && !State.OwesFulfillmentEffects);
+        State.OwedEvents.Count == 0 && State.CheckoutTold
+        && ((State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
+            || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
+                && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects) && !State.OwesFulfillmentEffects));
 
     private void ScheduleRetry(TimeSpan? retryAfter)
     {
@@ -215,6 +221,8 @@ internal sealed partial class PaymentOrderGrain(
         {
             State.History.Add(new PaymentOrderHistoryEntry(next, now));
         }
+
+        OweEvent(next);
     }
 
     private void AssertConsistent()
@@ -246,13 +254,18 @@ internal sealed partial class PaymentOrderGrain(
     }
 
     /// <summary>
-    /// Writes the state. The order's changes are not undone one by one on failure: the activation goes away and the
+    /// Writes the state, then the events it owes. The order's changes are not undone one by one on failure: the activation goes away and the
     /// next call starts again from what is stored, which the write-ahead design makes safe. Its timer goes with it.
     /// </summary>
-    private Task PersistAsync() => order.WriteOrUndoAsync(this, () =>
+    private async Task PersistAsync()
     {
-        WakeUp.Cancel();
-    });
+        RenderOwedEvents();
+        await order.WriteOrUndoAsync(this, () =>
+        {
+            WakeUp.Cancel();
+        });
+        await WriteOwedEventsAsync();
+    }
 
     /// <summary>The durable net: while an order owes work, its reminder wakes it (after a crash, too).</summary>
     private Task RegisterDriveReminderAsync() =>

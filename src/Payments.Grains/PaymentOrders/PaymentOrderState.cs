@@ -131,6 +131,14 @@ internal sealed class PaymentOrderState
     [Id(35)]
     public bool FulfillmentLedgerUpdated { get; set; }
 
+    /// <summary>Events of this order and its refunds written with their change and not yet in the event log.</summary>
+    [Id(36)]
+    public List<Events.OwedEvent> OwedEvents { get; set; } = [];
+
+    /// <summary>The order's checkout has heard that it is final (and so may complete).</summary>
+    [Id(37)]
+    public bool CheckoutTold { get; set; }
+
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);
 }

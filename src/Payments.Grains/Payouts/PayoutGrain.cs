@@ -6,6 +6,7 @@ using Payments.Core.Money;
 using Payments.Core.Payouts;
 using Payments.Core.Wallets;
 using Payments.Grains.DeadLetters;
+using Payments.Grains.Events;
 using Payments.Grains.PaymentOrders;
 using Payments.Psp;
 
@@ -23,6 +24,7 @@ internal sealed partial class PayoutGrain(
     PayoutIndex index,
     IOptions<PaymentOrderOptions> options,
     IOptions<PayoutOptions> payoutOptions,
+    EventOutbox events,
     TimeProvider time,
     ILogger<PayoutGrain> logger) : Grain, IPayoutGrain, IRemindable
 {
@@ -189,6 +191,7 @@ internal sealed partial class PayoutGrain(
             await ApplyEffectsAsync();
         }
 
+        await WriteOwedEventsAsync();
         if (State.IsDone)
         {
             WakeUp.Cancel();
@@ -484,6 +487,8 @@ internal sealed partial class PayoutGrain(
         {
             State.History.Add(new PayoutHistoryEntry(next, now));
         }
+
+        OweEvent(next);
     }
 
     private void AssertConsistent()
@@ -510,10 +515,15 @@ internal sealed partial class PayoutGrain(
     }
 
     /// <summary>
-    /// Writes the state. The payout's changes are not undone one by one on failure: the activation goes away and the next
+    /// Writes the state, then the events it owes. The payout's changes are not undone one by one on failure: the activation goes away and the next
     /// call starts again from what is stored, which the write-ahead design makes safe. Its timer goes with it.
     /// </summary>
-    private Task PersistAsync() => payout.WriteOrUndoAsync(this, WakeUp.Cancel);
+    private async Task PersistAsync()
+    {
+        RenderOwedEvents();
+        await payout.WriteOrUndoAsync(this, WakeUp.Cancel);
+        await WriteOwedEventsAsync();
+    }
 
     /// <summary>The durable net: while a payout owes work, its reminder wakes it (after a crash, too).</summary>
     private Task RegisterDriveReminderAsync() =>

@@ -120,6 +120,10 @@ internal sealed class PayoutState
     [Id(33)]
     public DateTimeOffset? LastAttemptAt { get; set; }
 
+    /// <summary>Events of this payout written with their change and not yet in the event log.</summary>
+    [Id(34)]
+    public List<Events.OwedEvent> OwedEvents { get; set; } = [];
+
     /// <summary>The money reached the seller at some point: its move to paid out is owed (and stays booked).</summary>
     public bool WasPaid => Status == PayoutStatus.Paid || ReturnedAfterPaid;
 
@@ -134,6 +138,6 @@ internal sealed class PayoutState
         || (Status == PayoutStatus.Failed && !ReturnedAfterPaid && !(FailedWalletUpdated && FailedLedgerUpdated))
         || (ReturnedAfterPaid && !(ReturnWalletUpdated && ReturnLedgerUpdated));
 
-    /// <summary>Nothing left to do: no PSP call, no lookup, no booking. A PAID payout can still be reopened by the bank.</summary>
-    public bool IsDone => Exists && Reserved && Status.IsFinal() && !OwesEffects;
+    /// <summary>Nothing left to do: no PSP call, no lookup, no booking, no event. A PAID payout can still be reopened by the bank.</summary>
+    public bool IsDone => Exists && Reserved && Status.IsFinal() && !OwesEffects && OwedEvents.Count == 0;
 }

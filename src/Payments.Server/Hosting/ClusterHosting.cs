@@ -58,6 +58,7 @@ public static class ClusterHosting
         silo.AddAdoNetGrainStorage(GrainStorage.Name, adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
         silo.UseAdoNetReminderService(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
         silo.Configure<ReminderOptions>(reminders => reminders.MinimumReminderPeriod = options.ReminderPeriodMin);
+        silo.AddPaymentEvents(connectionString);
         // Each reconciler's reminder is registered by whichever silo starts first (the others find it there): from then on
         // the daily runs, and the resumption of runs a crash interrupted, need nobody to call them.
         silo.AddStartupTask(async (services, _) =>

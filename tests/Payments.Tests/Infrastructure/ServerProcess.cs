@@ -49,6 +49,8 @@ internal sealed class ServerProcess : IAsyncDisposable
             "--PaymentOrders:Retry:DelayMax=00:00:00.500",
             "--PaymentOrders:Retry:AttemptsMax=50",
             "--Api:IdempotencyLockTimeout=00:00:02",
+            // Tests' webhook receivers listen on loopback.
+            "--Webhooks:AllowPrivateNetworks=true",
             "--Logging:LogLevel:Default=Warning",
         })
         {

@@ -66,6 +66,10 @@ public sealed class TestServer : IAsyncDisposable
             ["PaymentOrders:PspPollAfter"] = "00:00:15",
             // A test asks for the runs it wants; the daily one would reconcile whatever the shared simulator did yesterday.
             ["Reconciliation:DailyRuns"] = "false",
+            // Tests' webhook receivers listen on loopback; a receiver that fails is retried within a test's time.
+            ["Webhooks:AllowPrivateNetworks"] = "true",
+            ["Webhooks:RetryDelayBase"] = "00:00:00.050",
+            ["Webhooks:RetryDelayMax"] = "00:00:00.500",
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Orleans"] = "Error",
         };

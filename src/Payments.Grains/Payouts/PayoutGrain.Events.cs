@@ -1,0 +1,41 @@
+using Payments.Core.Events;
+using Payments.Core.Payouts;
+using Payments.Grains.Events;
+
+namespace Payments.Grains.Payouts;
+
+/// <summary>The payout's events: owed with the change they report, written to the log after the state.</summary>
+internal sealed partial class PayoutGrain
+{
+    /// <summary>A payout the bank sends back after it was paid is <c>payout.failed</c> too, after its <c>payout.paid</c>.</summary>
+    private void OweEvent(PayoutStatus status)
+    {
+        var type = status switch
+        {
+            PayoutStatus.Paid => EventTypes.PayoutPaid,
+            PayoutStatus.Failed => EventTypes.PayoutFailed,
+            _ => null,
+        };
+        if (type is not null)
+        {
+            State.OwedEvents.Add(OwedEvent.For(type, PayoutId, time.GetUtcNow()));
+        }
+    }
+
+    private void RenderOwedEvents()
+    {
+        foreach (var owed in State.OwedEvents.Where(owed => owed.Data is null))
+        {
+            owed.Data = ResourceJson.Payout(ToView());
+        }
+    }
+
+    private async Task WriteOwedEventsAsync()
+    {
+        if (!await events.WriteAsync(this, State.MerchantId, State.OwedEvents))
+        {
+            // The drive reminder stays while events are owed (see IsDone); the timer tries sooner.
+            WakeUp.Arm(options.Value.Retry.DelayBase);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using Payments.Tests.Infrastructure;
+
+namespace Payments.Tests.Events;
+
+/// <summary>
+/// A server of the events tests' own, with a merchant per test: an endpoint belongs to a merchant, and one test's
+/// deliveries (retried ones too) must not reach another's receiver.
+/// </summary>
+public sealed class EventsServerFixture : IAsyncLifetime
+{
+    public static readonly string[] Merchants = ["merchant_ev1", "merchant_ev2", "merchant_ev3", "merchant_ev4", "merchant_ev5"];
+
+    private TestServer? _server;
+
+    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
+
+    public static string KeyOf(string merchant) => $"sk_test_{merchant}";
+
+    public async Task InitializeAsync()
+    {
+        var settings = new Dictionary<string, string?>();
+        for (var index = 0; index < Merchants.Length; index++)
+        {
+            settings[$"Auth:ApiKeys:{10 + index}:Key"] = KeyOf(Merchants[index]);
+            settings[$"Auth:ApiKeys:{10 + index}:MerchantId"] = Merchants[index];
+        }
+
+        _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), settings);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+            Directory.Delete(_server.DataDirectory, recursive: true);
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class EventsServerCollection : ICollectionFixture<EventsServerFixture>
+{
+    public const string Name = "events server";
+}
