@@ -7,7 +7,7 @@ CREATE TABLE events (
     merchant_id  text        NOT NULL,
     type         text        NOT NULL CHECK (type IN ('payment_order.succeeded', 'payment_order.failed', 'payment_order.requires_action',
                                                       'checkout.completed', 'refund.succeeded', 'refund.failed', 'payout.paid', 'payout.failed')),
-    -- Events of one key (a payment order and its refunds, a checkout, a payout) are delivered in the order they were written.
+    -- Events of one key (a checkout: its orders, their refunds, its completion; a payout) are delivered in the order written.
     ordering_key text        NOT NULL,
     created_at   timestamptz NOT NULL,
     data         jsonb       NOT NULL

@@ -14,7 +14,7 @@ internal sealed class OwedEvent
     [Id(1)]
     public string Type { get; set; } = string.Empty;
 
-    /// <summary>Events of one key (a payment order and its refunds, a checkout, a payout) reach the merchant in order.</summary>
+    /// <summary>Events of one key (a checkout: its orders, their refunds, its completion; a payout) reach the merchant in order.</summary>
     [Id(2)]
     public string OrderingKey { get; set; } = string.Empty;
 

@@ -20,13 +20,16 @@ internal sealed partial class PaymentOrderGrain
         };
         if (type is not null)
         {
-            State.OwedEvents.Add(OwedEvent.For(type, PaymentOrderId, time.GetUtcNow()));
+            State.OwedEvents.Add(OwedEvent.For(type, State.CheckoutId, time.GetUtcNow()));
         }
     }
 
-    /// <summary>A refund's events are keyed by its order, so the merchant hears of them after the order's success.</summary>
+    /// <summary>
+    /// Every event of a checkout (its orders', their refunds', its completion) has the checkout as its ordering key: the
+    /// merchant hears of a refund after the order's success, and of the checkout's completion after its orders.
+    /// </summary>
     private void OweRefundEvent(RefundState refund, bool succeeded) =>
-        State.OwedEvents.Add(OwedEvent.For(succeeded ? EventTypes.RefundSucceeded : EventTypes.RefundFailed, PaymentOrderId, time.GetUtcNow(), refund.RefundId));
+        State.OwedEvents.Add(OwedEvent.For(succeeded ? EventTypes.RefundSucceeded : EventTypes.RefundFailed, State.CheckoutId, time.GetUtcNow(), refund.RefundId));
 
     /// <summary>An event shows its resource as it is written with the change: rendered just before the state write.</summary>
     private void RenderOwedEvents()
