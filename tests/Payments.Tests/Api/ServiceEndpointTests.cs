@@ -31,6 +31,7 @@ public sealed class ServiceEndpointTests(ServerFixture fixture)
             "/v1/ledger/accounts/{account}/balance", "/v1/ledger/transactions", "/v1/ops/invariants",
             "/v1/payments/{paymentOrderId}/fulfillment", "/v1/payouts", "/v1/payouts/{payoutId}", "/v1/sellers/{sellerAccount}/payouts",
             "/v1/sellers/{sellerAccount}/payout_settings", "/v1/ops/stuck-payouts", "/v1/ops/payout-runs",
+            "/v1/events", "/v1/webhook_endpoint", "/v1/ops/webhook-deliveries",
         }, paths);
     }
 
