@@ -19,6 +19,9 @@ public sealed record Caller(string? MerchantId, bool IsOperator)
     public static Caller From(HttpContext context) =>
         context.Items[ItemKey] as Caller ?? throw new InvalidOperationException("The route has no API key filter.");
 
+    /// <summary>The caller if the API key filter accepted one for this request, otherwise null (the request log asks after every request).</summary>
+    public static Caller? Find(HttpContext context) => context.Items[ItemKey] as Caller;
+
     /// <summary>Requires a valid bearer key (401) and, when <paramref name="operatorOnly"/>, an operator's (403).</summary>
     public static EndpointFilterDelegate Filter(EndpointFilterFactoryContext _, EndpointFilterDelegate next, bool operatorOnly) => async invocation =>
     {

@@ -83,6 +83,7 @@ public sealed class PaymentsServer : IAsyncDisposable
             }
 
             var app = builder.Build();
+            app.UseRequestLog();
             app.UseProblemResponses();
             app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
             app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });

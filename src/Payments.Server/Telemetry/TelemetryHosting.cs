@@ -48,8 +48,13 @@ public static class TelemetryHosting
             .ConfigureResource(resource => resource.AddService(options.ServiceName, serviceInstanceId: $"{Environment.MachineName}:{Environment.ProcessId}")
                 .AddAttributes([new("payments.role", role.ToString())]))
             .WithTracing(tracing => tracing
-                .AddAspNetCoreInstrumentation(aspNet => aspNet.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
-                .AddHttpClientInstrumentation()
+                .AddAspNetCoreInstrumentation(aspNet =>
+                {
+                    aspNet.Filter = http => !http.Request.Path.StartsWithSegments("/health");
+                    // Paths and query strings are caller input: spans get them as scrubbed as the request log does.
+                    SpanScrubbing.Scrub(aspNet);
+                })
+                .AddHttpClientInstrumentation(SpanScrubbing.Scrub)
                 .AddNpgsql()
                 .AddSource("Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
                 .AddOtlpExporter(exporter => Exporter(exporter, "v1/traces")))

@@ -30,7 +30,8 @@ public sealed class TestServer : IAsyncDisposable
 
     public Uri PspAddress { get; }
 
-    public static async Task<TestServer> StartAsync(string dataDirectory, IDictionary<string, string?>? settings = null)
+    /// <param name="logging">Runs after the test defaults, e.g. to add a provider that captures what the server logs.</param>
+    public static async Task<TestServer> StartAsync(string dataDirectory, IDictionary<string, string?>? settings = null, Action<ILoggingBuilder>? logging = null)
     {
         var apiAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
         var pspAddress = new Uri($"http://127.0.0.1:{FreePort.Next()}");
@@ -82,6 +83,7 @@ public sealed class TestServer : IAsyncDisposable
         {
             builder.Configuration.AddInMemoryCollection(configuration);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            logging?.Invoke(builder.Logging);
         });
         return new TestServer(server, dataDirectory, apiAddress, pspAddress);
     }
