@@ -6,6 +6,7 @@ using Orleans.Hosting;
 using Payments.Core.Reconciliation;
 using Payments.Grains;
 using Payments.Reconciliation.Runs;
+using Payments.Server.Cluster;
 
 namespace Payments.Server.Hosting;
 
@@ -23,6 +24,7 @@ public static class ClusterHosting
                 client.Configure<ClusterOptions>(cluster => (cluster.ClusterId, cluster.ServiceId) = (options.ClusterId, options.ServiceId));
                 client.UseAdoNetClustering(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
                 client.AddActivityPropagation();
+                client.ConfigureFailover();
             });
             return builder;
         }
@@ -52,6 +54,8 @@ public static class ClusterHosting
                 silo.ConfigureEndpoints(IPAddress.Loopback, options.SiloPort, options.GatewayPort);
             }
             silo.AddDashboard();
+            // Test clusters keep Orleans' own membership timing; a real cluster declares a dead silo dead within seconds.
+            silo.ConfigureFailover();
         }
 
         silo.UseAdoNetClustering(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));

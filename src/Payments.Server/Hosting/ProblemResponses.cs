@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
+using Payments.Server.Cluster;
 
 namespace Payments.Server.Hosting;
 
@@ -45,16 +46,8 @@ internal static class ProblemResponses
     {
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (413, "request_too_large", "The body is too large"),
         BadHttpRequestException bad => (bad.StatusCode, "bad_request", "The request is malformed"),
-        _ when IsClusterUnavailable(error) => (503, "cluster_unavailable", "Briefly unavailable; retry"),
+        _ when ClusterFailures.IsClusterFailure(error) => (503, "cluster_unavailable", "Briefly unavailable; retry"),
         _ => (500, "internal_error", "Something went wrong on our side"),
-    };
-
-    private static bool IsClusterUnavailable(Exception? error) => error switch
-    {
-        null => false,
-        OrleansMessageRejectionException or SiloUnavailableException or Orleans.Runtime.Messaging.ConnectionFailedException or TimeoutException => true,
-        AggregateException aggregate => aggregate.InnerExceptions.Any(IsClusterUnavailable),
-        _ => IsClusterUnavailable(error.InnerException),
     };
 
     private static async Task WriteAsync(HttpContext context, int status, string code, string title)

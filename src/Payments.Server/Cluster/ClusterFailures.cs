@@ -1,0 +1,24 @@
+using Orleans.Runtime.Messaging;
+
+namespace Payments.Server.Cluster;
+
+/// <summary>
+/// Tells the exceptions Orleans raises when a silo dies or a call goes unanswered from the grains' own: a dead silo's refused
+/// connection, a message rejected because it could not be delivered or expired on its way, a call whose silo died while it
+/// ran, a response timeout.
+/// None of them says whether the grain did the work; only a retry of a call that is safe to repeat can find out.
+/// </summary>
+public static class ClusterFailures
+{
+    public static bool IsClusterFailure(Exception? error) => error switch
+    {
+        null => false,
+        OrleansMessageRejectionException or SiloUnavailableException or ConnectionFailedException or TimeoutException => true,
+        // Orleans cancels a message that expired on its way, e.g. while its grain's placement waited on a dead silo's
+        // directory partition. Our grain calls take no cancellation token, so a cancelled call is always Orleans' doing.
+        OperationCanceledException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsClusterFailure),
+        // A grain whose own call to another grain failed for cluster reasons rethrows that failure, sometimes wrapped.
+        _ => IsClusterFailure(error.InnerException),
+    };
+}
