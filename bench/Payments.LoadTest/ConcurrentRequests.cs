@@ -20,16 +20,29 @@ internal static class ConcurrentRequests
 {
     private const int ErrorSamplesMax = 5;
 
+    /// <summary>How often one request is sent again after a 503 or 409 with Retry-After, as a well-behaved client would.</summary>
+    private const int RetriesAfterMax = 10;
+
+    /// <summary>The longest Retry-After honoured: a bench run must end, whatever the server asks.</summary>
+    private static readonly TimeSpan RetryAfterMax = TimeSpan.FromSeconds(10);
+
+    /// <remarks>
+    /// An answer of 503 (the cluster is briefly unavailable) or 409 (the Idempotency-Key is still in use) with Retry-After is
+    /// counted, then the same request (same key) is sent again after that long; the last answer is the one judged.
+    /// </remarks>
     public static async Task<RequestBatch> RunAsync(
         HttpClient http, int count, int concurrency, Func<int, HttpRequestMessage> createRequest, ResponseCheck check)
     {
         // Preallocated per-request slots: each index is written by exactly one worker, so no locking,
         // and memory stays flat however long the run.
         var latencyMs = new double[count];
-        var statuses = new short[count];
+        var startMs = new double[count];
+        var answers = new int[600];
         var failed = 0;
+        var retried = 0;
         var errorSamples = new ConcurrentQueue<string>();
         var next = -1;
+        var clock = Stopwatch.StartNew();
 
         async Task WorkerAsync()
         {
@@ -41,26 +54,40 @@ internal static class ConcurrentRequests
                     return;
                 }
 
-                using var request = createRequest(i);
                 var start = Stopwatch.GetTimestamp();
-                short status;
+                startMs[i] = clock.Elapsed.TotalMilliseconds;
                 string? failure;
-                try
+                var retries = 0;
+                while (true)
                 {
-                    using var response = await http.SendAsync(request);
-                    var body = await response.Content.ReadAsByteArrayAsync();
-                    status = (short)response.StatusCode;
-                    failure = check(i, status, body);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
-                {
-                    // Status 0 stands for "no HTTP answer" (connection refused, timeout).
-                    status = 0;
-                    failure = $"0: {ex.GetType().Name}: {ex.Message}";
+                    using var request = createRequest(i);
+                    try
+                    {
+                        using var response = await http.SendAsync(request);
+                        var body = await response.Content.ReadAsByteArrayAsync();
+                        var status = (int)response.StatusCode;
+                        Interlocked.Increment(ref answers[Math.Clamp(status, 1, answers.Length - 1)]);
+                        if (status is 503 or 409 && response.Headers.RetryAfter?.Delta is { } wait && retries < RetriesAfterMax)
+                        {
+                            retries++;
+                            Interlocked.Increment(ref retried);
+                            await Task.Delay(wait < RetryAfterMax ? wait : RetryAfterMax);
+                            continue;
+                        }
+
+                        failure = check(i, status, body);
+                    }
+                    catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+                    {
+                        // Status 0 stands for "no HTTP answer" (connection refused, timeout).
+                        Interlocked.Increment(ref answers[0]);
+                        failure = $"0: {ex.GetType().Name}: {ex.Message}";
+                    }
+
+                    break;
                 }
 
                 latencyMs[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                statuses[i] = status;
                 if (failure is not null)
                 {
                     Interlocked.Increment(ref failed);
@@ -72,7 +99,6 @@ internal static class ConcurrentRequests
             }
         }
 
-        var clock = Stopwatch.StartNew();
         var workers = new Task[Math.Min(concurrency, count)];
         for (var w = 0; w < workers.Length; w++)
         {
@@ -83,13 +109,17 @@ internal static class ConcurrentRequests
         clock.Stop();
 
         var statusCounts = new SortedDictionary<int, int>();
-        foreach (var s in statuses)
+        for (var status = 0; status < answers.Length; status++)
         {
-            statusCounts[s] = statusCounts.GetValueOrDefault(s) + 1;
+            if (answers[status] > 0)
+            {
+                statusCounts[status] = answers[status];
+            }
         }
 
+        var timeline = new RequestTimeline(startMs, (double[])latencyMs.Clone());
         Array.Sort(latencyMs);
-        return new RequestBatch(count, clock.Elapsed, latencyMs, statusCounts, failed, [.. errorSamples]);
+        return new RequestBatch(count, clock.Elapsed, latencyMs, statusCounts, failed, [.. errorSamples], retried, timeline);
     }
 
     /// <summary>A request with a JSON body; <paramref name="idempotencyKey"/> is required on every POST of the API.</summary>
@@ -113,14 +143,19 @@ internal static class ConcurrentRequests
     public static string Truncate(string text) => text.Length <= 300 ? text : text[..300] + "...";
 }
 
-/// <summary>What one batch measured. <see cref="LatencyMs"/> is sorted ascending.</summary>
+/// <summary>
+/// What one batch measured. <see cref="LatencyMs"/> is sorted ascending. <see cref="StatusCounts"/> counts every answer,
+/// those retried after Retry-After (<see cref="RetriedAfter"/>) too; a request's latency runs to its last answer.
+/// </summary>
 internal sealed record RequestBatch(
     int Count,
     TimeSpan Elapsed,
     double[] LatencyMs,
     SortedDictionary<int, int> StatusCounts,
     int Failed,
-    string[] ErrorSamples)
+    string[] ErrorSamples,
+    int RetriedAfter,
+    RequestTimeline Timeline)
 {
     public double PerSecond(int done) => done / Elapsed.TotalSeconds;
 
@@ -136,12 +171,18 @@ internal sealed record RequestBatch(
     }
 
     public string Statuses() =>
-        string.Join(", ", StatusCounts.Select(kv => $"{(kv.Key == 0 ? "no-answer" : kv.Key)}={kv.Value}"));
+        string.Join(", ", StatusCounts.Select(kv => $"{(kv.Key == 0 ? "no-answer" : kv.Key)}={kv.Value}"))
+        + (RetriedAfter > 0 ? $" ({RetriedAfter} answers sent again after their Retry-After)" : "");
 
-    /// <summary>Nearest-rank percentile.</summary>
-    private double Percentile(double p)
+    private double Percentile(double p) => Percentile(LatencyMs, p);
+
+    /// <summary>Nearest-rank percentile of values sorted ascending.</summary>
+    public static double Percentile(double[] sorted, double p)
     {
-        var rank = (int)Math.Ceiling(p / 100 * LatencyMs.Length);
-        return LatencyMs[Math.Clamp(rank - 1, 0, LatencyMs.Length - 1)];
+        var rank = (int)Math.Ceiling(p / 100 * sorted.Length);
+        return sorted[Math.Clamp(rank - 1, 0, sorted.Length - 1)];
     }
 }
+
+/// <summary>When each request of a batch started (ms after the batch began) and how long it took, by request index.</summary>
+internal sealed record RequestTimeline(double[] StartMs, double[] DurationMs);

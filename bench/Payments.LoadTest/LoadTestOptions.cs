@@ -12,8 +12,13 @@ internal sealed record LoadTestOptions(
     string Token,
     int Warmup,
     bool Payouts,
-    int PayoutSellers)
+    int PayoutSellers,
+    int? KillPid = null,
+    int KillAfterSeconds = LoadTestOptions.KillAfterSecondsDefault)
 {
+    /// <summary>With <c>--kill-pid</c>: seconds into the measured checkouts at which the process is killed.</summary>
+    public const int KillAfterSecondsDefault = 8;
+
     /// <summary>Sellers paid with <c>--payouts</c> unless <c>--payout-sellers</c> says otherwise: enough payouts to measure.</summary>
     public const int PayoutSellersDefault = 200;
 
@@ -36,8 +41,13 @@ internal sealed record LoadTestOptions(
           --payout-sellers N         with --payouts: sellers the measured orders are spread over,
                                      one payout each, 1..100000 (default 200; without --payouts
                                      the orders go to the same 10 bench sellers every run)
+          --kill-pid PID             kill process PID (a silo of a cluster the bench drives through its
+                                     gateway) with SIGKILL during the measured checkouts, then report
+                                     how long the cluster took to recover and the latencies meanwhile
+          --kill-after S             with --kill-pid: seconds into the measured checkouts (default 8)
           --reconciliation           another bench: reconcile a settlement report of --lines N (default 1000000)
                                      against as many pay-ins seeded into the ledger; see --reconciliation --help
+        An answer 503 or 409 with Retry-After is counted, then sent again (same key) after that long.
         Exit code: 0 if every measured checkout was accepted (201, or 202 and finished) and SUCCEEDED,
         with --payouts every fulfillment answered 200, every payout 201 and then PAID, and every wallet
         ended with pending, available and reserved 0.00 and paid_out = what was paid in, and the
@@ -98,6 +108,14 @@ internal sealed record LoadTestOptions(
                     if (!OptionValues.TryInt(value, 1, PayoutSellersMax, out var payoutSellers, ref error, name)) return null;
                     options = options with { PayoutSellers = payoutSellers };
                     payoutSellersGiven = true;
+                    break;
+                case "--kill-pid":
+                    if (!OptionValues.TryInt(value, 1, int.MaxValue, out var pid, ref error, name)) return null;
+                    options = options with { KillPid = pid };
+                    break;
+                case "--kill-after":
+                    if (!OptionValues.TryInt(value, 0, 3600, out var killAfter, ref error, name)) return null;
+                    options = options with { KillAfterSeconds = killAfter };
                     break;
                 case "--api-key" when value.Length > 0:
                     options = options with { ApiKey = value };

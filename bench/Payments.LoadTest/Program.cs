@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -7,7 +8,7 @@ namespace Payments.LoadTest;
 /// <summary>
 /// Drives a running payments server with <c>POST /v1/payments</c> checkouts from a fixed number of
 /// concurrent workers, reports throughput and latency, optionally fulfills and pays out everything it
-/// paid in (<c>--payouts</c>), then asks the server whether its ledger invariants still hold. With
+/// paid in (<c>--payouts</c>), optionally kills a silo under the load (<c>--kill-pid</c>), then asks the server whether its ledger invariants still hold. With
 /// <c>--reconciliation</c> it measures reconciling a large settlement report instead (<see cref="ReconciliationBench"/>).
 /// </summary>
 internal static class Program
@@ -68,8 +69,15 @@ internal static class Program
 
         // Sellers of their own per run: a wallet that earlier runs paid would not end at what this run paid in.
         var sellers = options.Payouts ? new SellerSet($"seller_lt{runId}_", options.PayoutSellers) : BenchSellers;
+        // The kill is timed from the start of the measured checkouts, on the clock their timeline is read against.
+        var measured = Stopwatch.StartNew();
+        var kill = options.KillPid is { } pid ? FailoverPhase.KillAfterAsync(pid, TimeSpan.FromSeconds(options.KillAfterSeconds), measured) : null;
         var payIn = await PayInPhase.RunAsync(http, options, sellers, runId, options.Checkouts);
         PayInPhase.Print(options, payIn);
+        if (kill is not null && await kill is { } killedAt)
+        {
+            FailoverPhase.Print(payIn.Batch.Timeline, killedAt);
+        }
 
         var payoutsOk = true;
         if (options.Payouts)
