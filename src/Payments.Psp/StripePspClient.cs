@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using Microsoft.Extensions.Logging;
@@ -258,12 +259,16 @@ public sealed partial class StripePspClient : IPspClient
         // elsewhere (with a longer or infinite timeout) cannot hang a grain.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_requestTimeout);
+        var startedAt = Stopwatch.GetTimestamp();
         try
         {
-            return await call(timeout.Token).ConfigureAwait(false);
+            var answer = await call(timeout.Token).ConfigureAwait(false);
+            PspMetrics.Record(operation, "answered", startedAt);
+            return answer;
         }
         catch (StripeException exception)
         {
+            PspMetrics.Record(operation, "error", startedAt);
             var outcome = fromStripeException(exception);
             _logger.LogWarning(
                 "PSP {Operation} for {SubjectId}: HTTP {Status} {Type}/{Code} -> {Outcome}",
@@ -272,6 +277,7 @@ public sealed partial class StripePspClient : IPspClient
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
+            PspMetrics.Record(operation, "timeout", startedAt);
             // HttpClient.Timeout or our own deadline. The request may have reached the PSP: unknown.
             _logger.LogWarning("PSP {Operation} for {SubjectId} timed out", operation, subjectId);
             return unknown(
@@ -280,11 +286,13 @@ public sealed partial class StripePspClient : IPspClient
         }
         catch (HttpRequestException exception)
         {
+            PspMetrics.Record(operation, "connection_error", startedAt);
             _logger.LogWarning(exception, "PSP {Operation} for {SubjectId} failed to connect", operation, subjectId);
             return unknown("connection_error", exception.Message);
         }
         catch (IOException exception)
         {
+            PspMetrics.Record(operation, "connection_error", startedAt);
             _logger.LogWarning(exception, "PSP {Operation} for {SubjectId} lost the connection", operation, subjectId);
             return unknown("connection_error", exception.Message);
         }

@@ -13,7 +13,7 @@ public sealed class PaymentMetricsTests(ServerFixture fixture) : IDisposable
     private readonly MeterListener _listener = new();
 
     [Fact]
-    public async Task Orders_that_succeed_fail_or_need_a_retry_are_counted_by_outcome()
+    public async Task Orders_that_succeed_fail_or_need_a_retry_are_counted_by_outcome_and_psp_calls_timed()
     {
         _listener.InstrumentPublished = (instrument, listener) =>
         {
@@ -26,6 +26,12 @@ public sealed class PaymentMetricsTests(ServerFixture fixture) : IDisposable
         {
             var labels = string.Join(',', tags.ToArray().Select(tag => $"{tag.Key}={tag.Value}").Order(StringComparer.Ordinal));
             _counted.AddOrUpdate($"{instrument.Name}[{labels}]", value, (_, sum) => sum + value);
+        });
+        // Durations: how many were measured.
+        _listener.SetMeasurementEventCallback<double>((instrument, _, tags, _) =>
+        {
+            var labels = string.Join(',', tags.ToArray().Select(tag => $"{tag.Key}={tag.Value}").Order(StringComparer.Ordinal));
+            _counted.AddOrUpdate($"{instrument.Name}[{labels}]", 1, (_, count) => count + 1);
         });
         _listener.Start();
 
@@ -41,6 +47,9 @@ public sealed class PaymentMetricsTests(ServerFixture fixture) : IDisposable
         Assert.True(Count("payments.orders.finished[outcome=success]") >= 2, Describe());
         Assert.True(Count("payments.orders.finished[outcome=failed]") >= 1, Describe());
         Assert.True(Count("payments.psp.retries[operation=charge]") >= 2, Describe());
+        // Two charges answered with a payment intent (one at once, one after two 503s); the 503s and the decline are errors.
+        Assert.True(Count("payments.psp.duration[operation=charge,result=answered]") >= 2, Describe());
+        Assert.True(Count("payments.psp.duration[operation=charge,result=error]") >= 3, Describe());
     }
 
     public void Dispose() => _listener.Dispose();
