@@ -69,7 +69,7 @@ public interface ICheckoutGrain : IGrainWithStringKey
     Task<CheckoutView?> GetAsync();
 
     /// <summary>
-    /// One of the checkout's orders is final: when all are, the checkout records <c>checkout.completed</c> (once). Answers
+    /// One of the checkout's orders is final (and stored so): when all have said so, the checkout records <c>checkout.completed</c> (once). Answers
     /// only once that event is in the log, so the order tells again until it is. Interleaves, because the order tells while
     /// the checkout may be waiting on it.
     /// </summary>

@@ -22,6 +22,11 @@ public static class WebhookAddresses
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
         {
             var bytes = address.GetAddressBytes();
+            if (EmbeddedIPv4(bytes) is { } embedded)
+            {
+                return IsPrivate(embedded);
+            }
+
             return address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast || (bytes[0] & 0xfe) == 0xfc;
         }
 
@@ -32,7 +37,21 @@ public static class WebhookAddresses
             || (b[0] == 192 && b[1] == 168)
             || (b[0] == 169 && b[1] == 254)
             || (b[0] == 100 && b[1] >= 64 && b[1] <= 127)
+            || (b[0] == 198 && b[1] is 18 or 19)
+            || (b[0] == 192 && b[1] == 0 && b[2] == 0)
             || b[0] >= 224;
+    }
+
+    /// <summary>The IPv4 address inside an IPv6 one that carries it (NAT64 64:ff9b::/96, 6to4 2002::/16, IPv4-compatible ::a.b.c.d).</summary>
+    private static IPAddress? EmbeddedIPv4(byte[] bytes)
+    {
+        var nat64 = bytes[0] == 0x00 && bytes[1] == 0x64 && bytes[2] == 0xff && bytes[3] == 0x9b && bytes.AsSpan(4, 8).IndexOfAnyExcept((byte)0) < 0;
+        if (nat64 || bytes.AsSpan(0, 12).IndexOfAnyExcept((byte)0) < 0)
+        {
+            return new IPAddress(bytes.AsSpan(12, 4));
+        }
+
+        return bytes[0] == 0x20 && bytes[1] == 0x02 ? new IPAddress(bytes.AsSpan(2, 4)) : null;
     }
 
     /// <summary>

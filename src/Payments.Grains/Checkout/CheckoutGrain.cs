@@ -120,22 +120,26 @@ internal sealed class CheckoutGrain(
                 return;
             }
 
-            if (checkout.State.CompletedEvent is null)
+            if (checkout.State.CompletedEvent is null && !checkout.State.FinalOrderIds.Contains(paymentOrderId))
             {
-                var view = await BuildViewAsync();
-                if (!view.IsPaymentDone)
+                // Complete only on the word of every order: an order's view may be final in memory before it is stored.
+                checkout.State.FinalOrderIds.Add(paymentOrderId);
+                if (checkout.State.PaymentOrderIds.All(checkout.State.FinalOrderIds.Contains))
                 {
-                    return;
+                    var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
+                    completed.Data = ResourceJson.Checkout(await BuildViewAsync());
+                    checkout.State.CompletedEvent = completed;
                 }
 
-                var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
-                completed.Data = ResourceJson.Checkout(view);
-                checkout.State.CompletedEvent = completed;
-                await checkout.WriteOrUndoAsync(this, () => checkout.State.CompletedEvent = null);
+                await checkout.WriteOrUndoAsync(this, () =>
+                {
+                    checkout.State.FinalOrderIds.Remove(paymentOrderId);
+                    checkout.State.CompletedEvent = null;
+                });
             }
 
             // Written again whenever an order tells: the log keeps the first, and the order stops telling once this answers.
-            if (!await events.WriteAsync(this, checkout.State.MerchantId, [checkout.State.CompletedEvent]))
+            if (checkout.State.CompletedEvent is { } owed && !await events.WriteAsync(this, checkout.State.MerchantId, [owed]))
             {
                 throw new InvalidOperationException($"Checkout {CheckoutId}: checkout.completed could not be written to the event log yet.");
             }

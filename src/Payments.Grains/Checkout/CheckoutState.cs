@@ -29,4 +29,8 @@ internal sealed class CheckoutState
     /// <summary><c>checkout.completed</c>, made once when the last order was final; written to the log after this state.</summary>
     [Id(7)]
     public Events.OwedEvent? CompletedEvent { get; set; }
+
+    /// <summary>The orders that told the checkout they are final (after their own state and events were stored).</summary>
+    [Id(8)]
+    public List<string> FinalOrderIds { get; set; } = [];
 }

@@ -15,7 +15,13 @@ public sealed class EventLog(NpgsqlDataSource database)
     /// </summary>
     internal async Task<bool> AppendAsync(string merchantId, IReadOnlyList<OwedEvent> events)
     {
-        await using var command = database.CreateCommand("""
+        // One merchant's events commit one after another (the lock is the transaction's): positions in the log are taken in
+        // commit order, so a reader paging with starting_after never passes an event that commits later with a lower one.
+        await using var batch = database.CreateBatch();
+        var lockCommand = new NpgsqlBatchCommand("SELECT pg_advisory_xact_lock(hashtextextended($1, 8))");
+        lockCommand.Parameters.Add(new NpgsqlParameter { Value = merchantId });
+        batch.BatchCommands.Add(lockCommand);
+        var command = new NpgsqlBatchCommand("""
             WITH owed AS (
                 SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::jsonb[]) WITH ORDINALITY
                     AS owed (event_id, type, ordering_key, created_at, data, position)
@@ -35,6 +41,7 @@ public sealed class EventLog(NpgsqlDataSource database)
             )
             SELECT count(*) FROM owed_deliveries
             """);
+        batch.BatchCommands.Add(command);
         command.Parameters.Add(new NpgsqlParameter { Value = merchantId });
         command.Parameters.Add(new NpgsqlParameter { Value = events.Select(owed => owed.EventId).ToArray() });
         command.Parameters.Add(new NpgsqlParameter { Value = events.Select(owed => owed.Type).ToArray() });
@@ -45,6 +52,10 @@ public sealed class EventLog(NpgsqlDataSource database)
             Value = events.Select(owed => owed.Data ?? throw new InvalidOperationException($"Event {owed.EventId} was never rendered.")).ToArray(),
             NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Jsonb,
         });
-        return (long)(await command.ExecuteScalarAsync())! > 0;
+        // A batch runs as one implicit transaction: the lock is held until the events are committed.
+        await using var reader = await batch.ExecuteReaderAsync();
+        await reader.NextResultAsync();
+        await reader.ReadAsync();
+        return reader.GetInt64(0) > 0;
     }
 }

@@ -32,7 +32,8 @@ public sealed class EventOutbox(EventLog log, ILogger<EventOutbox> logger)
         owed.RemoveAll(writing.Contains);
         if (deliveriesOwed)
         {
-            await EventStream.TellAsync(grain, merchantId, logger);
+            // Not awaited: a stream queue on a dying silo must not hold up a payment. A prompt lost is made up by the sweeper.
+            _ = EventStream.TellAsync(grain, merchantId, logger);
         }
 
         return true;

@@ -5,11 +5,14 @@ namespace Payments.Grains.Events;
 /// <summary>The merchant's endpoint and the deliveries it is owed, as the notifier reads and settles them.</summary>
 public sealed class WebhookDeliveryStore(NpgsqlDataSource database)
 {
-    /// <summary>The head of each key: the earliest delivery still owed for it (due or not), oldest first.</summary>
-    internal async Task<IReadOnlyList<OwedDelivery>> HeadsAsync(string merchantId, int limit)
+    /// <summary>
+    /// The heads due now, oldest first: of each key, the earliest delivery still owed, if its time has come. A key whose head
+    /// waits out a backoff is skipped, so it holds up nobody else's.
+    /// </summary>
+    internal async Task<IReadOnlyList<OwedDelivery>> DueHeadsAsync(string merchantId, DateTimeOffset now, int limit)
     {
         await using var command = database.CreateCommand("""
-            SELECT head.event_id, event.type, event.created_at, event.data::text, delivery.attempts, delivery.first_attempt_at, head.next_attempt_at
+            SELECT head.event_id, event.type, event.created_at, event.data::text, delivery.attempts, head.next_attempt_at
             FROM (
                 SELECT DISTINCT ON (ordering_key) event_id, next_attempt_at, seq
                 FROM webhook_deliveries
@@ -18,10 +21,12 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource database)
             ) head
             JOIN webhook_deliveries delivery ON delivery.event_id = head.event_id
             JOIN events event ON event.event_id = head.event_id
+            WHERE head.next_attempt_at <= $2
             ORDER BY head.seq
-            LIMIT $2
+            LIMIT $3
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = merchantId });
+        command.Parameters.Add(new NpgsqlParameter { Value = now });
         command.Parameters.Add(new NpgsqlParameter { Value = limit });
         var heads = new List<OwedDelivery>();
         await using var reader = await command.ExecuteReaderAsync();
@@ -33,11 +38,34 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource database)
                 reader.GetFieldValue<DateTimeOffset>(2),
                 reader.GetString(3),
                 reader.GetInt32(4),
-                reader.IsDBNull(5) ? null : reader.GetFieldValue<DateTimeOffset>(5),
-                reader.GetFieldValue<DateTimeOffset>(6)));
+                reader.GetFieldValue<DateTimeOffset>(5)));
         }
 
         return heads;
+    }
+
+    /// <summary>When the next head falls due, or null when nothing is owed.</summary>
+    internal async Task<DateTimeOffset?> NextHeadDueAsync(string merchantId)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT min(next_attempt_at) FROM (
+                SELECT DISTINCT ON (ordering_key) next_attempt_at FROM webhook_deliveries
+                WHERE merchant_id = $1 AND status = 'pending' ORDER BY ordering_key, seq
+            ) head
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = merchantId });
+        return await command.ExecuteScalarAsync() is DateTime due ? new DateTimeOffset(due, TimeSpan.Zero) : null;
+    }
+
+    /// <summary>Nothing is owed to an endpoint that is gone (deleted while an event was being written, say).</summary>
+    internal async Task CancelPendingAsync(string merchantId)
+    {
+        await using var command = database.CreateCommand("""
+            UPDATE webhook_deliveries SET status = 'canceled'
+            WHERE merchant_id = $1 AND status = 'pending' AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE merchant_id = $1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = merchantId });
+        await command.ExecuteNonQueryAsync();
     }
 
     internal async Task<WebhookEndpoint?> EndpointAsync(string merchantId, DateTimeOffset now)
@@ -104,7 +132,7 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource database)
     }
 }
 
-internal sealed record OwedDelivery(string EventId, string Type, DateTimeOffset CreatedAt, string Data, int Attempts, DateTimeOffset? FirstAttemptAt, DateTimeOffset NextAttemptAt);
+internal sealed record OwedDelivery(string EventId, string Type, DateTimeOffset CreatedAt, string Data, int Attempts, DateTimeOffset NextAttemptAt);
 
 /// <summary>Where a merchant's events go, and the secrets that sign them (the previous one while it still counts).</summary>
 internal sealed record WebhookEndpoint(string Url, string Secret, string? PreviousSecret);

@@ -28,9 +28,6 @@ internal sealed class WebhookNotifierGrain(
     TimeProvider time,
     ILogger<WebhookNotifierGrain> logger) : Grain, IWebhookNotifierGrain, IStreamSubscriptionObserver, IAsyncObserver<EventsWritten>
 {
-    /// <summary>Heads read per round: enough to keep the slots busy, few enough to stay one quick query.</summary>
-    private const int HeadsPerRound = 200;
-
     private Task _delivering = Task.CompletedTask;
     private bool _wokenWhileDelivering;
     private WakeUpTimer? _retry;
@@ -96,22 +93,35 @@ internal sealed class WebhookNotifierGrain(
             var endpoint = await store.EndpointAsync(MerchantId, now);
             if (endpoint is null)
             {
+                await store.CancelPendingAsync(MerchantId);
                 return;
             }
 
-            var heads = await store.HeadsAsync(MerchantId, HeadsPerRound);
-            var due = heads.Where(head => head.NextAttemptAt <= now).Take(options.Value.ConcurrencyPerMerchant).ToArray();
-            if (due.Length == 0)
+            var due = await store.DueHeadsAsync(MerchantId, now, options.Value.ConcurrencyPerMerchant);
+            if (due.Count == 0)
             {
-                if (heads.Count > 0)
+                if (await store.NextHeadDueAsync(MerchantId) is { } next)
                 {
-                    Retry.Arm(heads.Min(head => head.NextAttemptAt) - now);
+                    Retry.Arm(next - time.GetUtcNow());
                 }
 
                 return;
             }
 
             await Task.WhenAll(due.Select(head => AttemptAsync(endpoint, head)));
+        }
+    }
+
+    /// <summary>A delivery under way when the activation goes (idle, or the silo stopping) finishes first: never two loops at once.</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _delivering.WaitAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is OperationCanceledException or TimeoutException)
+        {
+            logger.LogWarning("Webhook notifier of merchant {MerchantId} deactivated with a delivery under way", MerchantId);
         }
     }
 
@@ -126,7 +136,8 @@ internal sealed class WebhookNotifierGrain(
         }
 
         var settings = options.Value;
-        var giveUp = (delivery.FirstAttemptAt ?? at) + settings.RetryFor <= at;
+        // Three days from the event, not from its first attempt: events queued behind a failing one do not wait three more each.
+        var giveUp = delivery.CreatedAt + settings.RetryFor <= at;
         var next = at + RetryDelay.Next(delivery.Attempts + 1, settings.RetryDelayBase, settings.RetryDelayMax, retryAfter: null, Random.Shared);
         await store.MarkAttemptFailedAsync(delivery.EventId, attempt.StatusCode, attempt.Error ?? "failed", at, next, giveUp);
         if (giveUp)

@@ -31,17 +31,19 @@ public sealed class WebhookSender(IHttpClientFactory clients, IOptions<WebhookOp
         try
         {
             using var response = await clients.CreateClient(HttpClientName).SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            await DrainAsync(response, timeout.Token);
             var status = (int)response.StatusCode;
+            // The status decides; the body is only read (capped) so the connection can be reused, and a broken one changes nothing.
+            await DrainAsync(response, timeout.Token);
             return new DeliveryAttempt(response.IsSuccessStatusCode, status, response.IsSuccessStatusCode ? null : $"endpoint answered {status}");
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
             return new DeliveryAttempt(false, null, $"no answer within {options.Value.AttemptTimeout.TotalSeconds:0.#} s");
         }
-        catch (HttpRequestException exception)
+        catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            return new DeliveryAttempt(false, null, exception.Message);
+            // Refused, reset, a malformed answer: whatever the endpoint did, it is a failed attempt, recorded and retried.
+            return new DeliveryAttempt(false, null, $"{exception.GetType().Name}: {exception.Message}");
         }
     }
 
@@ -83,8 +85,20 @@ public sealed class WebhookSender(IHttpClientFactory clients, IOptions<WebhookOp
         return Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), payload));
     }
 
-    /// <summary>Reads (and drops) at most the cap of the answer, so the connection can be reused; a bigger answer is cut off.</summary>
+    /// <summary>Reads (and drops) at most the cap of the answer, so the connection can be reused; a bigger or broken answer is cut off.</summary>
     private async Task DrainAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DrainCappedAsync(response, cancellationToken);
+        }
+        catch (Exception exception) when (exception is IOException or HttpRequestException)
+        {
+            // The status is what counts; the connection is not reused.
+        }
+    }
+
+    private async Task DrainCappedAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
         var buffer = new byte[8192];
@@ -109,6 +123,8 @@ public sealed class WebhookSender(IHttpClientFactory clients, IOptions<WebhookOp
     {
         AllowAutoRedirect = false,
         UseCookies = false,
+        // A proxy would connect for us, to wherever the URL says: the address check below would see only the proxy.
+        UseProxy = false,
         ConnectTimeout = options.AttemptTimeout,
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         ConnectCallback = async (context, cancellationToken) =>

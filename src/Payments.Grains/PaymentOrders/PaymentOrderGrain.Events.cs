@@ -6,9 +6,20 @@ using Payments.Grains.Events;
 
 namespace Payments.Grains.PaymentOrders;
 
-/// <summary>The order's events: owed with the change they report, written to the log after the state, and the checkout told.</summary>
+/// <summary>
+/// What the order owes the merchant rather than the money: its events, written to the log after the state that holds them,
+/// and the news that it is final, for its checkout. Neither ever holds up a money step; both are retried with backoff.
+/// </summary>
 internal sealed partial class PaymentOrderGrain
 {
+    /// <summary>Failed rounds of events or checkout news in a row (in memory: a new activation starts again at once).</summary>
+    private int _noticeFailures;
+
+    /// <summary>The checkout was told since the last state write, which has not stored that yet.</summary>
+    private bool _noticeUnsaved;
+
+    private bool OwesNotices() => State.OwedEvents.Count > 0 || State.OwesCheckoutNotice;
+
     private void OweEvent(PaymentOrderStatus status)
     {
         var type = status switch
@@ -42,19 +53,35 @@ internal sealed partial class PaymentOrderGrain
         }
     }
 
-    private async Task WriteOwedEventsAsync()
+    /// <summary>Events, then the checkout's news; stores that the checkout was told when no other write will.</summary>
+    private async Task DeliverNoticesAsync()
     {
-        if (!await events.WriteAsync(this, State.MerchantId, State.OwedEvents))
+        await WriteOwedEventsAsync();
+        await TellCheckoutIfOwedAsync();
+        if (_noticeUnsaved)
         {
-            // The drive reminder stays while events are owed; the timer tries sooner.
-            ArmRetryTimer(options.Value.Retry.DelayBase);
+            await PersistAsync();
         }
     }
 
-    /// <summary>A final order tells its checkout, which completes when all its orders are final.</summary>
-    private async Task TellCheckoutIfFinalAsync()
+    private async Task WriteOwedEventsAsync()
     {
-        if (!State.Status.IsFinal() || State.CheckoutTold || State.OwedEvents.Count > 0)
+        if (await events.WriteAsync(this, State.MerchantId, State.OwedEvents))
+        {
+            _noticeFailures = 0;
+            return;
+        }
+
+        NoticeFailed();
+    }
+
+    /// <summary>
+    /// A final order tells its checkout, which completes when all its orders have told it. After the order's own events:
+    /// the checkout's completion comes after them in the log.
+    /// </summary>
+    private async Task TellCheckoutIfOwedAsync()
+    {
+        if (!State.OwesCheckoutNotice || State.OwedEvents.Count > 0)
         {
             return;
         }
@@ -62,13 +89,21 @@ internal sealed partial class PaymentOrderGrain
         try
         {
             await GrainFactory.GetGrain<ICheckoutGrain>(State.CheckoutId).OrderFinishedAsync(PaymentOrderId);
-            // Stored with the next write; told again after a crash, which the checkout takes as the same news.
-            State.CheckoutTold = true;
+            State.OwesCheckoutNotice = false;
+            _noticeUnsaved = true;
+            _noticeFailures = 0;
         }
         catch (Exception exception)
         {
             logger.LogWarning(exception, "Payment order {PaymentOrderId}: could not tell checkout {CheckoutId} it is final; will try again", PaymentOrderId, State.CheckoutId);
-            ArmRetryTimer(options.Value.Retry.DelayBase);
+            NoticeFailed();
         }
+    }
+
+    /// <summary>The drive reminder stays while notices are owed; the timer tries sooner, backing off like the PSP's retries.</summary>
+    private void NoticeFailed()
+    {
+        var retry = options.Value.Retry;
+        ArmRetryTimer(RetryDelay.Next(++_noticeFailures, retry.DelayBase, retry.DelayMax, retryAfter: null, Random.Shared));
     }
 }

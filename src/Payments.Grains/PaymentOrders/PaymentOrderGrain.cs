@@ -123,8 +123,10 @@ internal sealed partial class PaymentOrderGrain(
     {
         if (State.DeadLettered)
         {
-            // Parked until an operator replays it. The row is written again in case we died right after parking.
+            // Parked until an operator replays it. The row is written again in case we died right after parking. What it
+            // owes the merchant (events, its checkout's news) is not parked with it.
             await RecordDeadLetterAsync();
+            await DeliverNoticesAsync();
             return;
         }
 
@@ -162,16 +164,17 @@ internal sealed partial class PaymentOrderGrain(
             await ExecutePendingRefundsAsync();
             if (State.DeadLettered)
             {
+                await DeliverNoticesAsync();
                 return;
             }
 
+            // The checkout hears first, so that the effects' write stores that it was told: no write of its own.
+            await TellCheckoutIfOwedAsync();
             await ApplyEffectsAsync();
         }
 
-        await WriteOwedEventsAsync();
-        await TellCheckoutIfFinalAsync();
-
-        if (IsDone())
+        await DeliverNoticesAsync();
+        if (IsDone() && !OwesNotices())
         {
             WakeUp.Cancel();
             // The drive reminder hands over to the auto-fulfillment reminder: a paid order nobody fulfills still ends available.
@@ -182,11 +185,11 @@ internal sealed partial class PaymentOrderGrain(
 
     private bool IsRetryDue() => State.NextRetryAt is not { } due || due <= time.GetUtcNow();
 
+    /// <summary>Nothing left to do with money: no PSP call, no wallet or ledger move. (What the merchant is owed: <see cref="OwesNotices"/>.)</summary>
     private bool IsDone() =>
-        State.OwedEvents.Count == 0 && State.CheckoutTold
-        && ((State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
-            || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
-                && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects) && !State.OwesFulfillmentEffects));
+        (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
+        || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
+            && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects) && !State.OwesFulfillmentEffects);
 
     private void ScheduleRetry(TimeSpan? retryAfter)
     {
@@ -211,6 +214,7 @@ internal sealed partial class PaymentOrderGrain(
 
         if (next is PaymentOrderStatus.Success or PaymentOrderStatus.Failed)
         {
+            State.OwesCheckoutNotice = true;
             PaymentsMetrics.OrdersFinished.Add(1, new KeyValuePair<string, object?>("outcome", next == PaymentOrderStatus.Success ? "success" : "failed"));
         }
 
@@ -264,6 +268,7 @@ internal sealed partial class PaymentOrderGrain(
         {
             WakeUp.Cancel();
         });
+        _noticeUnsaved = false;
         await WriteOwedEventsAsync();
     }
 

@@ -135,9 +135,12 @@ internal sealed class PaymentOrderState
     [Id(36)]
     public List<Events.OwedEvent> OwedEvents { get; set; } = [];
 
-    /// <summary>The order's checkout has heard that it is final (and so may complete).</summary>
+    /// <summary>
+    /// The order became final and its checkout has not heard yet (and so cannot complete). Set by the final transition, so
+    /// orders finished before there were events never tell: their checkouts made no event then and make none late.
+    /// </summary>
     [Id(37)]
-    public bool CheckoutTold { get; set; }
+    public bool OwesCheckoutNotice { get; set; }
 
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);

@@ -1,12 +1,16 @@
 using Payments.Core.Events;
 using Payments.Core.Payouts;
 using Payments.Grains.Events;
+using Payments.Grains.PaymentOrders;
 
 namespace Payments.Grains.Payouts;
 
 /// <summary>The payout's events: owed with the change they report, written to the log after the state.</summary>
 internal sealed partial class PayoutGrain
 {
+    /// <summary>Failed writes of owed events in a row (in memory: a new activation starts again at once).</summary>
+    private int _eventFailures;
+
     /// <summary>A payout the bank sends back after it was paid is <c>payout.failed</c> too, after its <c>payout.paid</c>.</summary>
     private void OweEvent(PayoutStatus status)
     {
@@ -32,10 +36,14 @@ internal sealed partial class PayoutGrain
 
     private async Task WriteOwedEventsAsync()
     {
-        if (!await events.WriteAsync(this, State.MerchantId, State.OwedEvents))
+        if (await events.WriteAsync(this, State.MerchantId, State.OwedEvents))
         {
-            // The drive reminder stays while events are owed (see IsDone); the timer tries sooner.
-            WakeUp.Arm(options.Value.Retry.DelayBase);
+            _eventFailures = 0;
+            return;
         }
+
+        // The drive reminder stays while events are owed (see IsDone); the timer tries sooner, backing off.
+        var retry = options.Value.Retry;
+        WakeUp.Arm(RetryDelay.Next(++_eventFailures, retry.DelayBase, retry.DelayMax, retryAfter: null, Random.Shared));
     }
 }

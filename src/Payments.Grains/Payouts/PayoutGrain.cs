@@ -148,8 +148,10 @@ internal sealed partial class PayoutGrain(
 
         if (State.DeadLettered)
         {
-            // Parked until an operator replays it. The row is written again in case we died right after parking.
+            // Parked until an operator replays it. The row is written again in case we died right after parking. Its events
+            // are not parked with it.
             await RecordDeadLetterAsync();
+            await WriteOwedEventsAsync();
             return;
         }
 

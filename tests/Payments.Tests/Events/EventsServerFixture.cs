@@ -8,7 +8,7 @@ namespace Payments.Tests.Events;
 /// </summary>
 public sealed class EventsServerFixture : IAsyncLifetime
 {
-    public static readonly string[] Merchants = ["merchant_ev1", "merchant_ev2", "merchant_ev3", "merchant_ev4", "merchant_ev5"];
+    public static readonly string[] Merchants = ["merchant_ev1", "merchant_ev2", "merchant_ev3", "merchant_ev4", "merchant_ev5", "merchant_ev6"];
 
     private TestServer? _server;
 

@@ -175,8 +175,44 @@ public sealed class WebhookDeliveryTests(EventsServerFixture fixture)
         }
 
         // The event is in the log before the 201 (the order writes it before it answers), and nobody is owed it.
-        Assert.Contains(after, (await merchant.GetJsonAsync("/v1/events?type=payment_order.failed")).GetProperty("events").EnumerateArray().Select(entry => entry.GetProperty("data").GetProperty("object").Str("payment_order_id")));
+        var failedEvent = (await merchant.GetJsonAsync("/v1/events?type=payment_order.failed&order=desc&limit=1")).GetProperty("events")[0];
+        Assert.Equal(after, failedEvent.GetProperty("data").GetProperty("object").Str("payment_order_id"));
+        await using var database = Npgsql.NpgsqlDataSource.Create(fixture.Server.Server.DatabaseConnectionString);
+        await using var owed = database.CreateCommand("SELECT count(*) FROM webhook_deliveries WHERE merchant_id = 'merchant_ev3' AND (status = 'pending' OR event_id = $1)");
+        owed.Parameters.Add(new Npgsql.NpgsqlParameter { Value = failedEvent.Str("id") });
+        Assert.Equal(0L, (long)(await owed.ExecuteScalarAsync())!);
         Assert.Single(receiver.Received);
+    }
+
+    [Fact]
+    public async Task A_checkout_completes_after_every_one_of_its_orders_and_its_event_follows_theirs()
+    {
+        using var merchant = fixture.Server.CreateClient(EventsServerFixture.KeyOf("merchant_ev6"));
+        await using var receiver = await WebhookReceiver.StartAsync();
+        var secret = await SetEndpointAsync(merchant, receiver.Url);
+        var checkoutId = Ids.New("chk");
+        var orders = new[] { Ids.New("po"), Ids.New("po"), Ids.New("po") };
+        var body = new
+        {
+            checkout_id = checkoutId,
+            buyer = new { id = "buyer_1", email = "b@example.com" },
+            payment_method = new { type = "token", token = "pm_card_visa" },
+            orders = orders.Select(order => new { payment_order_id = order, seller_account = Ids.New("seller"), amount = "7.00", currency = "USD" }).ToArray(),
+        };
+        using (var paid = await merchant.PostJsonAsync("/v1/payments", body, Ids.New("key")))
+        {
+            Assert.Equal(HttpStatusCode.Created, paid.StatusCode);
+        }
+
+        var delivered = await Eventually.MatchesAsync(() => Task.FromResult(receiver.Accepted), accepted => accepted.Count >= 4, DeliveryWait, "three orders and the checkout");
+        Assert.Equal(["payment_order.succeeded", "payment_order.succeeded", "payment_order.succeeded", "checkout.completed"], delivered.Select(webhook => webhook.Type));
+        Assert.Equal(orders.Order(), delivered.Take(3).Select(webhook => webhook.Object.Str("payment_order_id")).Order());
+        var completed = delivered[3].Object;
+        Assert.Equal((checkoutId, "SUCCEEDED"), (completed.Str("checkout_id"), completed.Str("status")));
+        Assert.All(completed.GetProperty("orders").EnumerateArray(), order => Assert.Equal("SUCCESS", order.Str("status")));
+        Assert.All(delivered, webhook => Assert.True(webhook.IsSignedWith(secret)));
+        Assert.Single((await merchant.GetJsonAsync("/v1/events?type=checkout.completed")).GetProperty("events").EnumerateArray(),
+            entry => entry.GetProperty("data").GetProperty("object").Str("checkout_id") == checkoutId);
     }
 
     internal static async Task<string> SetEndpointAsync(HttpClient merchant, Uri url)

@@ -22,6 +22,12 @@ public sealed class WebhookAddressesTests
     [InlineData("fe80::1", true)]
     [InlineData("::ffff:10.0.0.1", true)]
     [InlineData("2606:4700::1111", false)]
+    [InlineData("64:ff9b::a00:1", true)]
+    [InlineData("64:ff9b::808:808", false)]
+    [InlineData("2002:c0a8:0101::1", true)]
+    [InlineData("::10.0.0.1", true)]
+    [InlineData("198.18.0.1", true)]
+    [InlineData("192.0.0.8", true)]
     public void Private_and_loopback_addresses_are_told_from_public_ones(string address, bool isPrivate) =>
         Assert.Equal(isPrivate, WebhookAddresses.IsPrivate(IPAddress.Parse(address)));
 
