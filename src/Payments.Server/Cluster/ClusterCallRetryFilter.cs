@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Options;
+using Payments.Core.Idempotency;
 using Payments.Core.Reconciliation;
 
 namespace Payments.Server.Cluster;
@@ -19,9 +20,22 @@ namespace Payments.Server.Cluster;
 /// and every read. The one exception is <see cref="IReconcilerGrain.StartRunAsync"/>, whose operator runs get a fresh id
 /// each time: it is never retried, so a lost answer cannot start a second run.
 /// </para>
+/// <para>
+/// A call whose message went to a silo just before it died is not refused: its answer simply never comes, and Orleans would
+/// wait out the response timeout (the window and more). So when another call finds a silo gone while this one is out, this
+/// one is asked again at once, and the first answer wins; the call's grain is the same, so when the first call was not lost
+/// after all the second waits behind it (and the first's answer, if it comes right after, is preferred). A second begin of
+/// the idempotency key counts only when it takes the lock: finding it taken, it may have found the first one's.
+/// </para>
 /// </summary>
-internal sealed class ClusterCallRetryFilter(IOptions<FailoverOptions> options, ILogger<ClusterCallRetryFilter> logger) : IOutgoingGrainCallFilter
+internal sealed class ClusterCallRetryFilter(
+    IOptions<FailoverOptions> options,
+    ClusterFailureSignal failures,
+    ILogger<ClusterCallRetryFilter> logger) : IOutgoingGrainCallFilter
 {
+    /// <summary>Set while a call is sent again by <see cref="AskAgainAsync"/>: that one retries, but is not asked again itself.</summary>
+    private static readonly AsyncLocal<bool> AskingAgain = new();
+
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
         if (!IsRetriable(context))
@@ -30,6 +44,63 @@ internal sealed class ClusterCallRetryFilter(IOptions<FailoverOptions> options, 
             return;
         }
 
+        var failureSeen = failures.Current;
+        var progress = new CallProgress();
+        var call = InvokeWithRetriesAsync(context, progress);
+        if (AskingAgain.Value || call.IsCompleted)
+        {
+            await call;
+            return;
+        }
+
+        var lost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (failureSeen.Register(() => lost.TrySetResult()))
+        {
+            if (await Task.WhenAny(call, lost.Task) == call || progress.FailedItself)
+            {
+                // Done, or the failure was this call's own: its retries send it again anyway.
+                await call;
+                return;
+            }
+        }
+
+        var again = AskAgainAsync(context);
+        if (await Task.WhenAny(call, again) == again && IsAnswer(context, again))
+        {
+            // The first call may only have been slow (the second waits behind it on the same grain): when its answer follows
+            // closely, it is the one to give, since a repeat may answer "already done" where the first said "done". Not so
+            // for a begin: a repeat that says "started" holds the lock, and the first one's answer can only be "in progress".
+            if (!IsBegin(context))
+            {
+                await Task.WhenAny(call, Task.Delay(options.Value.AskAgainGrace));
+                if (call.IsCompletedSuccessfully)
+                {
+                    Observe(again);
+                    return;
+                }
+            }
+
+            context.Result = again.Result;
+            Observe(call);
+            return;
+        }
+
+        if (call.IsCompleted && !call.IsCompletedSuccessfully)
+        {
+            // The first failed (its retries spent): the second's answer stands, whatever it is.
+            Observe(call);
+            context.Result = await again;
+            return;
+        }
+
+        // The first answered, or the second's answer does not count: the first one's, when it comes, stands.
+        Observe(again);
+        await call;
+    }
+
+    /// <summary>The call, sent again while it fails for cluster reasons, within the budget.</summary>
+    private async Task InvokeWithRetriesAsync(IOutgoingGrainCallContext context, CallProgress progress)
+    {
         var settings = options.Value;
         long? firstFailure = null;
         var delay = settings.RetryDelayBase;
@@ -45,12 +116,18 @@ internal sealed class ClusterCallRetryFilter(IOptions<FailoverOptions> options, 
                 thrown = ExceptionDispatchInfo.Capture(exception);
             }
 
-            // Orleans hands most failures back in the response rather than throwing them.
+            // Orleans throws most failures from Invoke; some come back in the response.
             var failure = thrown?.SourceException ?? context.Response?.Exception;
             if (!ClusterFailures.IsClusterFailure(failure))
             {
                 thrown?.Throw();
                 return;
+            }
+
+            progress.FailedItself = true;
+            if (ClusterFailures.IsSiloLost(failure))
+            {
+                failures.Raise();
             }
 
             firstFailure ??= Stopwatch.GetTimestamp();
@@ -70,6 +147,35 @@ internal sealed class ClusterCallRetryFilter(IOptions<FailoverOptions> options, 
         }
     }
 
+    /// <summary>The same method on the same grain with the same arguments, as a call of its own (retried like any other).</summary>
+    private static async Task<object?> AskAgainAsync(IOutgoingGrainCallContext context)
+    {
+        var arguments = new object?[context.Request.GetArgumentCount()];
+        for (var i = 0; i < arguments.Length; i++)
+        {
+            arguments[i] = context.Request.GetArgument(i);
+        }
+
+        Task task;
+        AskingAgain.Value = true;
+        try
+        {
+            task = (Task)context.InterfaceMethod.Invoke(context.Grain, arguments)!;
+        }
+        finally
+        {
+            AskingAgain.Value = false;
+        }
+
+        await task;
+        return task.GetType().IsGenericType ? task.GetType().GetProperty(nameof(Task<object>.Result))!.GetValue(task) : null;
+    }
+
+    /// <summary>The losing call of the two ends on its own; its failure, if any, is of no interest but must not go unobserved.</summary>
+    private void Observe(Task loser) => loser.ContinueWith(
+        task => logger.LogDebug(task.Exception, "A call asked twice: the slower one failed"),
+        CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+
     /// <summary>Our own grains' calls that expect an answer, except the one that is not safe to repeat; never Orleans' own.</summary>
     private static bool IsRetriable(IOutgoingGrainCallContext context)
     {
@@ -82,6 +188,21 @@ internal sealed class ClusterCallRetryFilter(IOptions<FailoverOptions> options, 
 
         return !(method.DeclaringType == typeof(IReconcilerGrain) && method.Name == nameof(IReconcilerGrain.StartRunAsync));
     }
+
+    private sealed class CallProgress
+    {
+        public bool FailedItself { get; set; }
+    }
+
+    private static bool IsBegin(IOutgoingGrainCallContext context) =>
+        context.InterfaceMethod.DeclaringType == typeof(IIdempotencyKeyGrain) && context.InterfaceMethod.Name == nameof(IIdempotencyKeyGrain.BeginAsync);
+
+    /// <summary>
+    /// Whether the second call's answer may be given. A begin that finds the key in progress may have found the lock its own
+    /// first call took before that call's answer was lost: that is no answer; the first call's is awaited instead.
+    /// </summary>
+    private static bool IsAnswer(IOutgoingGrainCallContext context, Task<object?> again) =>
+        again.IsCompletedSuccessfully && !(IsBegin(context) && again.Result is BeginRequestResult { Outcome: BeginRequestOutcome.InProgress });
 
     /// <summary>Half the delay plus up to as much again at random, so retries of many calls do not arrive together.</summary>
     private static TimeSpan Jittered(TimeSpan delay) => delay / 2 + delay / 2 * Random.Shared.NextDouble();

@@ -21,4 +21,16 @@ public static class ClusterFailures
         // A grain whose own call to another grain failed for cluster reasons rethrows that failure, sometimes wrapped.
         _ => IsClusterFailure(error.InnerException),
     };
+
+    /// <summary>
+    /// A failure that says a silo is gone right now (refused, or failed while the call was out), rather than a call that
+    /// timed out, which may be the late echo of a death already dealt with.
+    /// </summary>
+    public static bool IsSiloLost(Exception? error) => error switch
+    {
+        null => false,
+        OrleansMessageRejectionException or SiloUnavailableException or ConnectionFailedException => true,
+        AggregateException aggregate => aggregate.InnerExceptions.Any(IsSiloLost),
+        _ => IsSiloLost(error.InnerException),
+    };
 }

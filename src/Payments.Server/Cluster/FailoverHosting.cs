@@ -30,7 +30,21 @@ public static class FailoverHosting
         client.Services.AddOptions<FailoverOptions>().Bind(client.Configuration.GetSection(FailoverOptions.SectionName));
         client.Configure<ClientMessagingOptions>(messaging => messaging.ResponseTimeout = window + failover.GatewayResponseMargin);
         client.Configure<GatewayOptions>(gateways => gateways.GatewayListRefreshPeriod = failover.GatewayListRefreshPeriod);
+        client.Services.AddSingleton<ClusterFailureSignal>();
         client.AddOutgoingGrainCallFilter<ClusterCallRetryFilter>();
+        // A killed silo's gateway connection closes at once: the first sign of its death, before any call is refused, and
+        // one that calls sent through it (whose answers died with it) would otherwise never see.
+        client.AddGatewayCountChangedHandler(services =>
+        {
+            var failures = services.GetRequiredService<ClusterFailureSignal>();
+            return (_, change) =>
+            {
+                if (change.NumberOfConnectedGateways < change.PreviousNumberOfConnectedGateways)
+                {
+                    failures.Raise();
+                }
+            };
+        });
         return client;
     }
 

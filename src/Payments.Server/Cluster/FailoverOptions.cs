@@ -64,4 +64,10 @@ public sealed class FailoverOptions
     /// healed, without hammering a refused address while it has not.
     /// </summary>
     public TimeSpan RetryDelayMax { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A call asked again (its first attempt was out when a silo died) whose second answer comes first waits this much longer
+    /// for the first one's: when the first was merely slow, its answer follows within milliseconds, and it is the one to give.
+    /// </summary>
+    public TimeSpan AskAgainGrace { get; set; } = TimeSpan.FromMilliseconds(300);
 }
