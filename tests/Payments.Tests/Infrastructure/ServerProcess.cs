@@ -5,7 +5,7 @@ namespace Payments.Tests.Infrastructure;
 
 /// <summary>
 /// The real server as a process of its own (dotnet Payments.Server.dll), so that a test can kill it with
-/// SIGKILL and start it again on the same data directory.
+/// SIGKILL and start it again on the same data directory; or any other program of ours (the PSP simulator) the same way.
 /// </summary>
 internal sealed class ServerProcess : IAsyncDisposable
 {
@@ -23,19 +23,9 @@ internal sealed class ServerProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    public static async Task<ServerProcess> StartAsync(string dataDirectory, Uri apiAddress, Uri pspAddress, int siloPort, int gatewayPort, string logName)
-    {
-        var logPath = Path.Combine(dataDirectory, logName);
-        var startInfo = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = dataDirectory,
-        };
-        foreach (var argument in new[]
-        {
-            ServerAssemblyPath(),
+    public static Task<ServerProcess> StartAsync(string dataDirectory, Uri apiAddress, Uri pspAddress, int siloPort, int gatewayPort, string logName) =>
+        LaunchAsync(BuiltAssemblyPath("Payments.Server"),
+        [
             $"--urls={apiAddress.ToString().TrimEnd('/')}",
             $"--Database:DataDirectory={dataDirectory}",
             "--Server:DurableDatabase=false",
@@ -52,29 +42,54 @@ internal sealed class ServerProcess : IAsyncDisposable
             // Tests' webhook receivers listen on loopback.
             "--Webhooks:AllowPrivateNetworks=true",
             "--Logging:LogLevel:Default=Warning",
-        })
+        ], new Dictionary<string, string>(), dataDirectory, logName, apiAddress, "/health/ready");
+
+    /// <summary>
+    /// <paramref name="assemblyPath"/> (a built program: <see cref="BuiltAssemblyPath"/>) run with <c>dotnet</c>, its output
+    /// kept in <paramref name="logName"/> in <paramref name="workingDirectory"/>; returns once <paramref name="readyPath"/>
+    /// answers 2xx at <paramref name="address"/>.
+    /// </summary>
+    public static async Task<ServerProcess> LaunchAsync(
+        string assemblyPath, IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment, string workingDirectory,
+        string logName, Uri address, string readyPath)
+    {
+        var logPath = Path.Combine(workingDirectory, logName);
+        var startInfo = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory,
+        };
+        startInfo.ArgumentList.Add(assemblyPath);
+        foreach (var argument in arguments)
         {
             startInfo.ArgumentList.Add(argument);
         }
 
-        var process = Process.Start(startInfo) ?? throw new InvalidOperationException("could not start the server process");
+        foreach (var (name, value) in environment)
+        {
+            startInfo.Environment[name] = value;
+        }
+
+        var process = Process.Start(startInfo) ?? throw new InvalidOperationException($"could not start {Path.GetFileName(assemblyPath)}");
         var log = new StreamWriter(logPath, append: true) { AutoFlush = true };
         process.OutputDataReceived += (_, line) => { if (line.Data is not null) { lock (log) { log.WriteLine(line.Data); } } };
         process.ErrorDataReceived += (_, line) => { if (line.Data is not null) { lock (log) { log.WriteLine(line.Data); } } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new ServerProcess(process, logPath, apiAddress);
-        using var client = new HttpClient { BaseAddress = apiAddress, Timeout = TimeSpan.FromSeconds(2) };
+        var server = new ServerProcess(process, logPath, address);
+        using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(2) };
         await Eventually.MatchesAsync(async () =>
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"The server exited with {process.ExitCode}: {server.ReadLog()}");
+                throw new InvalidOperationException($"{Path.GetFileName(assemblyPath)} exited with {process.ExitCode}: {server.ReadLog()}");
             }
 
             try
             {
-                using var response = await client.GetAsync("/health/ready");
+                using var response = await client.GetAsync(readyPath);
                 return response.IsSuccessStatusCode;
             }
             catch (HttpRequestException)
@@ -85,7 +100,7 @@ internal sealed class ServerProcess : IAsyncDisposable
             {
                 return false;
             }
-        }, ready => ready, TimeSpan.FromSeconds(90), "the server process to be ready");
+        }, ready => ready, TimeSpan.FromSeconds(90), $"{Path.GetFileName(assemblyPath)} ({logName}) to be ready");
         return server;
     }
 
@@ -126,21 +141,21 @@ internal sealed class ServerProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>The server built beside this test assembly: src/Payments.Server/bin/&lt;configuration&gt;/net10.0/.</summary>
-    private static string ServerAssemblyPath()
+    /// <summary>A program of this repository built beside this test assembly: src/&lt;name&gt;/bin/&lt;configuration&gt;/&lt;framework&gt;/&lt;name&gt;.dll.</summary>
+    public static string BuiltAssemblyPath(string name)
     {
         var testOutput = new DirectoryInfo(AppContext.BaseDirectory);
         var framework = testOutput.Name;
         var configuration = testOutput.Parent!.Name;
         for (var directory = testOutput; directory is not null; directory = directory.Parent)
         {
-            var candidate = Path.Combine(directory.FullName, "src", "Payments.Server", "bin", configuration, framework, "Payments.Server.dll");
+            var candidate = Path.Combine(directory.FullName, "src", name, "bin", configuration, framework, name + ".dll");
             if (File.Exists(candidate))
             {
                 return candidate;
             }
         }
 
-        throw new FileNotFoundException("Payments.Server.dll was not found beside the tests; build the solution first.");
+        throw new FileNotFoundException($"{name}.dll was not found beside the tests; build the solution first.");
     }
 }
