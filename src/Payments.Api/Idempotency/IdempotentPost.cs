@@ -69,7 +69,8 @@ public static class IdempotentPost
         Func<Task<PostOutcome>> handle)
     {
         var keyGrain = grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey(caller.MerchantId ?? "operator", key));
-        var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout));
+        // The request's own token: should the gateway have to ask again (a silo died with the answer), the grain knows it.
+        var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout, Guid.NewGuid().ToString("N")));
         switch (begun.Outcome)
         {
             case BeginRequestOutcome.Completed:

@@ -17,8 +17,13 @@ public enum BeginRequestOutcome
     Completed = 3,
 }
 
+/// <param name="RequestToken">
+/// One HTTP request's own id, made by the gateway: it becomes the lock token. A begin repeated with the same token (the gateway
+/// asking again after a silo died with the first one's answer) is the same request: it is answered Started, not InProgress.
+/// Null makes a fresh token (each begin a request of its own).
+/// </param>
 [GenerateSerializer, Immutable, Alias("Payments.BeginRequest")]
-public sealed record BeginRequest([property: Id(0)] string Fingerprint, [property: Id(1)] TimeSpan LockTimeout);
+public sealed record BeginRequest([property: Id(0)] string Fingerprint, [property: Id(1)] TimeSpan LockTimeout, [property: Id(2)] string? RequestToken = null);
 
 /// <param name="LockToken">For <see cref="BeginRequestOutcome.Started"/>: proves to Complete/Abandon that the caller still holds the lock.</param>
 [GenerateSerializer, Alias("Payments.BeginRequestResult")]

@@ -28,6 +28,12 @@ internal sealed class IdempotencyKeyGrain(
                 return new BeginRequestResult(BeginRequestOutcome.Completed, response, null);
             }
 
+            if (command.RequestToken is not null && state.LockToken == command.RequestToken)
+            {
+                // This very request again (its first begin's answer was lost): it holds the lock already.
+                return new BeginRequestResult(BeginRequestOutcome.Started, null, null, state.LockToken);
+            }
+
             var lockExpiresAt = state.LockedAt + command.LockTimeout;
             if (lockExpiresAt > now)
             {
@@ -40,7 +46,7 @@ internal sealed class IdempotencyKeyGrain(
         state.Fingerprint = command.Fingerprint;
         state.Completed = false;
         state.LockedAt = now;
-        state.LockToken = Guid.NewGuid().ToString("N");
+        state.LockToken = command.RequestToken ?? Guid.NewGuid().ToString("N");
         // Not stored, so not locked: memory must not turn the client's retry away.
         await key.WriteOrUndoAsync(this, () => (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken) = previous);
 

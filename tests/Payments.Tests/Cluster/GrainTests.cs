@@ -174,6 +174,25 @@ public sealed class GrainTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_begin_repeated_by_the_same_request_holds_the_lock_it_took_and_another_request_still_waits()
+    {
+        var key = Grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey("merchant_a", Ids.New("key")));
+        var lockTimeout = TimeSpan.FromMinutes(1);
+
+        var first = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, "request-1"));
+        var askedAgain = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, "request-1"));
+        var anotherRequest = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, "request-2"));
+        await key.CompleteAsync(new CompleteRequest(askedAgain.LockToken!, new StoredResponse(201, "application/json", [7], null)));
+        var afterwards = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, "request-1"));
+
+        Assert.Equal((BeginRequestOutcome.Started, "request-1"), (first.Outcome, first.LockToken));
+        Assert.Equal((BeginRequestOutcome.Started, "request-1"), (askedAgain.Outcome, askedAgain.LockToken));
+        Assert.Equal(BeginRequestOutcome.InProgress, anotherRequest.Outcome);
+        Assert.Equal(BeginRequestOutcome.Completed, afterwards.Outcome);
+        Assert.Equal([7], afterwards.Response!.Body);
+    }
+
+    [Fact]
     public async Task A_lock_left_by_a_dead_request_expires_and_the_presumed_dead_request_can_no_longer_touch_the_key()
     {
         var key = Grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey("merchant_a", Ids.New("key")));
