@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.DependencyInjection;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -59,6 +61,14 @@ public static class IdempotentPost
     /// The flow for a request whose fingerprint was computed while its body streamed by (<see cref="StartFingerprint"/>):
     /// <paramref name="handle"/> runs only when the key is new; otherwise the caller's work is left uncommitted.
     /// </summary>
+    private static readonly object RequestTokenKey = new();
+
+    /// <summary>
+    /// The token of the request being run (inside <see cref="ExecuteAsync"/>'s handler): grains that must tell a repeat of this
+    /// very request (the gateway asking again) from another one with the same business id keep it with what it made.
+    /// </summary>
+    public static string? RequestToken(HttpContext context) => context.Items[RequestTokenKey] as string;
+
     public static async Task<IResult> ExecuteAsync(
         HttpContext context,
         IGrainFactory grains,
@@ -70,7 +80,9 @@ public static class IdempotentPost
     {
         var keyGrain = grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey(caller.MerchantId ?? "operator", key));
         // The request's own token: should the gateway have to ask again (a silo died with the answer), the grain knows it.
-        var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout, Guid.NewGuid().ToString("N")));
+        var requestToken = Guid.NewGuid().ToString("N");
+        context.Items[RequestTokenKey] = requestToken;
+        var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout, requestToken));
         switch (begun.Outcome)
         {
             case BeginRequestOutcome.Completed:
@@ -93,16 +105,37 @@ public static class IdempotentPost
         {
             outcome = await handle();
         }
-        catch
+        catch (Exception failure)
         {
-            // Nothing worth replaying: free the key so the client may retry (business ids prevent a double charge).
-            await keyGrain.AbandonAsync(begun.LockToken!);
+            // Nothing worth replaying: free the key so the client may retry (business ids prevent a double charge). If even
+            // that fails, the lock times out; the client hears of the first failure, not of this one.
+            try
+            {
+                await keyGrain.AbandonAsync(begun.LockToken!);
+            }
+            catch (Exception abandoning)
+            {
+                context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(IdempotentPost))
+                    .LogWarning(abandoning, "Could not free Idempotency-Key after {Failure}; it frees itself when its lock times out", failure.GetType().Name);
+            }
+
             throw;
         }
 
         var contentType = outcome.Body is ProblemDetails ? "application/problem+json" : "application/json; charset=utf-8";
         var stored = new StoredResponse(outcome.StatusCode, contentType, JsonSerializer.SerializeToUtf8Bytes(outcome.Body, outcome.Body.GetType(), ApiJson.Options), outcome.Location);
-        await keyGrain.CompleteAsync(new CompleteRequest(begun.LockToken!, stored));
+        try
+        {
+            await keyGrain.CompleteAsync(new CompleteRequest(begun.LockToken!, stored));
+        }
+        catch (Exception completing)
+        {
+            // The work is done and its answer is known: give it. Unstored, a retry with the key waits out the lock and then
+            // runs again, which the business ids make answer the same thing.
+            context.RequestServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(IdempotentPost))
+                .LogWarning(completing, "Could not store the answer of an Idempotency-Key; answering it anyway");
+        }
+
         return new StoredJsonResult(stored, replayed: false);
     }
 

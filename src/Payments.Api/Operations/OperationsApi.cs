@@ -87,7 +87,7 @@ public static class OperationsApi
         {
             if (id.StartsWith(PayoutIdPrefix, StringComparison.Ordinal))
             {
-                return await ReplayPayoutAsync(id, id[PayoutIdPrefix.Length..], grains, queries, context.RequestAborted);
+                return await ReplayPayoutAsync(id, id[PayoutIdPrefix.Length..], grains, queries, IdempotentPost.RequestToken(context), context.RequestAborted);
             }
 
             if (!ClientId.IsValid(id) || !await queries.IsParkedAsync(DeadLetterKinds.PaymentOrder, id, context.RequestAborted))
@@ -95,21 +95,21 @@ public static class OperationsApi
                 return PostOutcome.Problem(ApiProblem.NotFound("parked dead letter", id));
             }
 
-            var result = await grains.GetGrain<IPaymentOrderGrain>(id).ReplayAsync();
+            var result = await grains.GetGrain<IPaymentOrderGrain>(id).ReplayAsync(IdempotentPost.RequestToken(context));
             return result.Outcome == ReplayPaymentOrderOutcome.Replayed
                 ? new PostOutcome(StatusCodes.Status200OK, new ReplayResponse(id, "replayed", PaymentOrderResponse.From(result.Order!)))
                 : PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "dead_letter_not_parked", "Not parked", $"Payment order '{id}' is not parked."));
         });
     }
 
-    private static async Task<PostOutcome> ReplayPayoutAsync(string id, string payoutId, IGrainFactory grains, OperationsQueries queries, CancellationToken cancellationToken)
+    private static async Task<PostOutcome> ReplayPayoutAsync(string id, string payoutId, IGrainFactory grains, OperationsQueries queries, string? requestToken, CancellationToken cancellationToken)
     {
         if (!PayoutIds.IsValid(payoutId) || !await queries.IsParkedAsync(DeadLetterKinds.Payout, payoutId, cancellationToken))
         {
             return PostOutcome.Problem(ApiProblem.NotFound("parked dead letter", id));
         }
 
-        var result = await grains.GetGrain<IPayoutGrain>(payoutId).ReplayAsync();
+        var result = await grains.GetGrain<IPayoutGrain>(payoutId).ReplayAsync(requestToken);
         return result.Outcome == ReplayPayoutOutcome.Replayed
             ? new PostOutcome(StatusCodes.Status200OK, new ReplayResponse(id, "replayed", null, PayoutResponse.From(result.Payout!)))
             : PostOutcome.Problem(ApiProblem.Create(StatusCodes.Status409Conflict, "dead_letter_not_parked", "Not parked", $"Payout '{payoutId}' is not parked."));

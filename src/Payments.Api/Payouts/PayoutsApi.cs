@@ -75,11 +75,11 @@ public static class PayoutsApi
         }
 
         return await IdempotentPost.ExecuteAsync(context, grains, caller, key, body!, options.Value.IdempotencyLockTimeout,
-            () => CreatePayoutAsync(grains, merchantId, request));
+            () => CreatePayoutAsync(grains, merchantId, request, IdempotentPost.RequestToken(context)));
     }
 
     /// <summary>Checks in the order of the contract: 404 seller, 409 payout_exists, 409 payout_destination_missing, 422 insufficient_funds.</summary>
-    private static async Task<PostOutcome> CreatePayoutAsync(IGrainFactory grains, string merchantId, CreatePayoutRequest request)
+    private static async Task<PostOutcome> CreatePayoutAsync(IGrainFactory grains, string merchantId, CreatePayoutRequest request, string? requestToken)
     {
         var wallet = await grains.GetGrain<ISellerWalletGrain>(request.SellerAccount).GetAsync();
         if (wallet.MerchantId != merchantId)
@@ -104,7 +104,7 @@ public static class PayoutsApi
                 $"Seller '{request.SellerAccount}' has no payout destination: set one with PUT /v1/sellers/{request.SellerAccount}/payout_settings."));
         }
 
-        var result = await payoutGrain.CreateAsync(new CreatePayout(merchantId, request.SellerAccount, request.Currency.Code, request.AmountMinor, destination));
+        var result = await payoutGrain.CreateAsync(new CreatePayout(merchantId, request.SellerAccount, request.Currency.Code, request.AmountMinor, destination, requestToken));
         return result.Outcome switch
         {
             CreatePayoutOutcome.Created => new PostOutcome(StatusCodes.Status201Created, PayoutResponse.From(result.Payout!), $"/v1/payouts/{request.PayoutId}"),

@@ -238,9 +238,12 @@ public interface IPaymentOrderGrain : IGrainWithStringKey
     [Alias("FulfillAsync")]
     Task<FulfillPaymentOrderResult> FulfillAsync();
 
-    /// <summary>Gives a dead-lettered order a fresh retry budget and drives it again.</summary>
+    /// <summary>
+    /// Gives a dead-lettered order a fresh retry budget and drives it again. The same request (<paramref name="requestToken"/>)
+    /// asked again is answered Replayed again.
+    /// </summary>
     [Alias("ReplayAsync")]
-    Task<ReplayPaymentOrderResult> ReplayAsync();
+    Task<ReplayPaymentOrderResult> ReplayAsync(string? requestToken);
 
     /// <summary>Forgets an order that its checkout could not create, as long as it never started.</summary>
     [Alias("ReleaseAsync")]

@@ -41,13 +41,15 @@ public static class PayoutStatusExtensions
 
 /// <param name="AmountMinor">What to pay; null for all that is available when the payout is made.</param>
 /// <param name="Destination">The seller's bank account as a PSP token, from its payout settings.</param>
+/// <param name="RequestToken">The HTTP request's token: the same request asked again is answered Created again, not AlreadyExists.</param>
 [GenerateSerializer, Immutable, Alias("Payments.CreatePayout")]
 public sealed record CreatePayout(
     [property: Id(0)] string MerchantId,
     [property: Id(1)] string SellerAccount,
     [property: Id(2)] string Currency,
     [property: Id(3)] long? AmountMinor,
-    [property: Id(4)] string Destination);
+    [property: Id(4)] string Destination,
+    [property: Id(5)] string? RequestToken = null);
 
 [GenerateSerializer, Alias("Payments.CreatePayoutOutcome")]
 public enum CreatePayoutOutcome
@@ -149,9 +151,12 @@ public interface IPayoutGrain : IGrainWithStringKey
     [Alias("ApplyPspNoticeAsync")]
     Task<PayoutNoticeOutcome> ApplyPspNoticeAsync(PayoutNotice notice);
 
-    /// <summary>Gives a dead-lettered payout a fresh retry budget and drives it again.</summary>
+    /// <summary>
+    /// Gives a dead-lettered payout a fresh retry budget and drives it again. The same request (<paramref name="requestToken"/>)
+    /// asked again is answered Replayed again.
+    /// </summary>
     [Alias("ReplayAsync")]
-    Task<ReplayPayoutResult> ReplayAsync();
+    Task<ReplayPayoutResult> ReplayAsync(string? requestToken);
 
     /// <summary>The payout as stored; null when it does not exist. Reads interleave with a running PSP call.</summary>
     [Alias("GetAsync"), AlwaysInterleave]

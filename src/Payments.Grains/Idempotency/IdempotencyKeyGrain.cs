@@ -11,10 +11,21 @@ internal sealed class IdempotencyKeyGrain(
     [PersistentState("idempotencyKey", GrainStorage.Name)] IPersistentState<IdempotencyKeyState> key,
     TimeProvider time) : Grain, IIdempotencyKeyGrain
 {
+    /// <summary>
+    /// Requests that gave the key up: a late repeat of one of their begins (the gateway's second call, arriving after the
+    /// first answered and abandoned) must not lock the key again for a request that is over. Kept for this activation.
+    /// </summary>
+    private readonly HashSet<string> _abandoned = new(StringComparer.Ordinal);
+
     public async Task<BeginRequestResult> BeginAsync(BeginRequest command)
     {
         var state = key.State;
         var now = time.GetUtcNow();
+        if (command.RequestToken is not null && _abandoned.Contains(command.RequestToken))
+        {
+            return new BeginRequestResult(BeginRequestOutcome.InProgress, null, TimeSpan.FromSeconds(1));
+        }
+
         if (state.Fingerprint is not null)
         {
             if (state.Fingerprint != command.Fingerprint)
@@ -73,6 +84,11 @@ internal sealed class IdempotencyKeyGrain(
     {
         if (key.State.LockToken == lockToken && !key.State.Completed)
         {
+            if (_abandoned.Count < 100)
+            {
+                _abandoned.Add(lockToken);
+            }
+
             await key.ClearStateAsync();
             key.State = new IdempotencyKeyState();
         }

@@ -7,8 +7,14 @@ namespace Payments.Grains.PaymentOrders;
 /// <summary>Dead letters: an order whose retry budget ran out is parked for an operator, who replays it with a fresh budget.</summary>
 internal sealed partial class PaymentOrderGrain
 {
-    public async Task<ReplayPaymentOrderResult> ReplayAsync()
+    public async Task<ReplayPaymentOrderResult> ReplayAsync(string? requestToken)
     {
+        if (State.Exists && requestToken is not null && State.LastReplayRequest == requestToken)
+        {
+            // This very replay again (the gateway lost the first answer with a silo): it did replay.
+            return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.Replayed, ToView());
+        }
+
         if (!State.Exists || !State.DeadLettered)
         {
             if (State.Exists)
@@ -21,6 +27,7 @@ internal sealed partial class PaymentOrderGrain
         }
 
         Unpark();
+        State.LastReplayRequest = requestToken;
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         await RegisterDriveReminderAsync();

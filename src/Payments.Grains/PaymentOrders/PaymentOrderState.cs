@@ -142,6 +142,10 @@ internal sealed class PaymentOrderState
     [Id(37)]
     public bool OwesCheckoutNotice { get; set; }
 
+    /// <summary>The request token of the last replay, so that the same request asked again is told it replayed.</summary>
+    [Id(38)]
+    public string? LastReplayRequest { get; set; }
+
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);
 }

@@ -64,9 +64,14 @@ internal sealed partial class PayoutGrain(
                 return new CreatePayoutResult(CreatePayoutOutcome.ExistsWithDifferentTerms, null, 0);
             }
 
-            // Whatever the first request left undone (it died mid-way) goes on now.
+            // Whatever the first request left undone (it died mid-way) goes on now. The request that created it, asked again
+            // (the gateway lost the first answer with a silo), is told Created: what the first answer said.
             await DriveAsync();
-            return new CreatePayoutResult(State.Exists ? CreatePayoutOutcome.AlreadyExists : CreatePayoutOutcome.InsufficientFunds, State.Exists ? ToView() : null, 0);
+            var sameRequest = command.RequestToken is not null && State.CreatedByRequest == command.RequestToken;
+            return new CreatePayoutResult(
+                !State.Exists ? CreatePayoutOutcome.InsufficientFunds : sameRequest ? CreatePayoutOutcome.Created : CreatePayoutOutcome.AlreadyExists,
+                State.Exists ? ToView() : null,
+                0);
         }
 
         // The reminder and the listing go first: should we die right after the state is written, the payout is still
@@ -82,6 +87,7 @@ internal sealed partial class PayoutGrain(
             Currency = command.Currency,
             RequestedMinor = command.AmountMinor,
             Destination = command.Destination,
+            CreatedByRequest = command.RequestToken,
             Status = PayoutStatus.Pending,
             History = [new PayoutHistoryEntry(PayoutStatus.Pending, now)],
             CreatedAt = now,
@@ -416,8 +422,14 @@ internal sealed partial class PayoutGrain(
         return true;
     }
 
-    public async Task<ReplayPayoutResult> ReplayAsync()
+    public async Task<ReplayPayoutResult> ReplayAsync(string? requestToken)
     {
+        if (State.Exists && requestToken is not null && State.LastReplayRequest == requestToken)
+        {
+            // This very replay again (the gateway lost the first answer with a silo): it did replay.
+            return new ReplayPayoutResult(ReplayPayoutOutcome.Replayed, ToView());
+        }
+
         if (!State.Exists || !State.DeadLettered)
         {
             if (State.Exists)
@@ -430,6 +442,7 @@ internal sealed partial class PayoutGrain(
         }
 
         Unpark();
+        State.LastReplayRequest = requestToken;
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
         await RegisterDriveReminderAsync();

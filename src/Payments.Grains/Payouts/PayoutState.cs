@@ -124,6 +124,14 @@ internal sealed class PayoutState
     [Id(34)]
     public List<Events.OwedEvent> OwedEvents { get; set; } = [];
 
+    /// <summary>The request token of the request that created the payout: the same request asked again is told Created.</summary>
+    [Id(35)]
+    public string? CreatedByRequest { get; set; }
+
+    /// <summary>The request token of the last replay, so that the same request asked again is told it replayed.</summary>
+    [Id(36)]
+    public string? LastReplayRequest { get; set; }
+
     /// <summary>The money reached the seller at some point: its move to paid out is owed (and stays booked).</summary>
     public bool WasPaid => Status == PayoutStatus.Paid || ReturnedAfterPaid;
 

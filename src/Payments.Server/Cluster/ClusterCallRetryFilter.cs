@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Microsoft.Extensions.Options;
-using Payments.Core.Idempotency;
 using Payments.Core.Reconciliation;
 
 namespace Payments.Server.Cluster;
@@ -24,8 +23,9 @@ namespace Payments.Server.Cluster;
 /// A call whose message went to a silo just before it died is not refused: its answer simply never comes, and Orleans would
 /// wait out the response timeout (the window and more). So when another call finds a silo gone while this one is out, this
 /// one is asked again at once, and the first answer wins; the call's grain is the same, so when the first call was not lost
-/// after all the second waits behind it (and the first's answer, if it comes right after, is preferred). A second begin of
-/// the idempotency key counts only when it takes the lock: finding it taken, it may have found the first one's.
+/// after all the second waits behind it (and the first's answer, if it comes right after, is preferred). An idempotency
+/// key's begin, a payout's creation and a replay carry the HTTP request's token, so asked again they answer as the first
+/// did. Once either call has the answer, the other one stops retrying.
 /// </para>
 /// </summary>
 internal sealed class ClusterCallRetryFilter(
@@ -36,6 +36,9 @@ internal sealed class ClusterCallRetryFilter(
     /// <summary>Set while a call is sent again by <see cref="AskAgainAsync"/>: that one retries, but is not asked again itself.</summary>
     private static readonly AsyncLocal<bool> AskingAgain = new();
 
+    /// <summary>With <see cref="AskingAgain"/>: the asking call's "answered", which stops the asked-again call's retries too.</summary>
+    private static readonly AsyncLocal<CancellationToken> AskedAgainStop = new();
+
     public async Task Invoke(IOutgoingGrainCallContext context)
     {
         if (!IsRetriable(context))
@@ -44,9 +47,23 @@ internal sealed class ClusterCallRetryFilter(
             return;
         }
 
+        // Once this call has its answer, the other of two calls (and the retries of an asked-again one) stop retrying.
+        using var answered = CancellationTokenSource.CreateLinkedTokenSource(AskedAgainStop.Value);
+        try
+        {
+            await InvokeOnceAnsweredAsync(context, answered.Token);
+        }
+        finally
+        {
+            answered.Cancel();
+        }
+    }
+
+    private async Task InvokeOnceAnsweredAsync(IOutgoingGrainCallContext context, CancellationToken answered)
+    {
         var failureSeen = failures.Current;
         var progress = new CallProgress();
-        var call = InvokeWithRetriesAsync(context, progress);
+        var call = InvokeWithRetriesAsync(context, progress, answered);
         if (AskingAgain.Value || call.IsCompleted)
         {
             await call;
@@ -64,20 +81,17 @@ internal sealed class ClusterCallRetryFilter(
             }
         }
 
-        var again = AskAgainAsync(context);
-        if (await Task.WhenAny(call, again) == again && IsAnswer(context, again))
+        var again = AskAgainAsync(context, answered);
+        if (await Task.WhenAny(call, again) == again && again.IsCompletedSuccessfully)
         {
             // The first call may only have been slow (the second waits behind it on the same grain): when its answer follows
-            // closely, it is the one to give, since a repeat may answer "already done" where the first said "done". Not so
-            // for a begin: a repeat that says "started" holds the lock, and the first one's answer can only be "in progress".
-            if (!IsBegin(context))
+            // closely, it is the one to give, since a repeat may answer "already done" where the first said "done" (the
+            // request tokens of idempotency keys, payouts and replays make most repeats answer alike anyway).
+            await Task.WhenAny(call, Task.Delay(options.Value.AskAgainGrace, CancellationToken.None));
+            if (call.IsCompletedSuccessfully)
             {
-                await Task.WhenAny(call, Task.Delay(options.Value.AskAgainGrace));
-                if (call.IsCompletedSuccessfully)
-                {
-                    Observe(again);
-                    return;
-                }
+                Observe(again);
+                return;
             }
 
             context.Result = again.Result;
@@ -93,13 +107,13 @@ internal sealed class ClusterCallRetryFilter(
             return;
         }
 
-        // The first answered, or the second's answer does not count: the first one's, when it comes, stands.
+        // The first answered, or the second failed: the first one's, when it comes, stands.
         Observe(again);
         await call;
     }
 
     /// <summary>The call, sent again while it fails for cluster reasons, within the budget.</summary>
-    private async Task InvokeWithRetriesAsync(IOutgoingGrainCallContext context, CallProgress progress)
+    private async Task InvokeWithRetriesAsync(IOutgoingGrainCallContext context, CallProgress progress, CancellationToken answered)
     {
         var settings = options.Value;
         long? firstFailure = null;
@@ -132,6 +146,14 @@ internal sealed class ClusterCallRetryFilter(
 
             firstFailure ??= Stopwatch.GetTimestamp();
             var pause = Jittered(delay);
+            if (answered.IsCancellationRequested)
+            {
+                // The other of two calls gave the answer: this one's failure is nobody's concern, and it must not try again
+                // (a late repeat could act on a request already answered).
+                thrown?.Throw();
+                return;
+            }
+
             if (Stopwatch.GetElapsedTime(firstFailure.Value) + pause > settings.RetryBudget)
             {
                 logger.LogWarning(failure, "{Interface}.{Method} on {Grain} still failing after {Attempts} attempts: giving up",
@@ -142,13 +164,22 @@ internal sealed class ClusterCallRetryFilter(
 
             logger.LogDebug("{Interface}.{Method} on {Grain} failed for cluster reasons ({Error}); retrying in {Delay} ms",
                 context.InterfaceName, context.MethodName, context.TargetId, failure!.GetType().Name, (int)pause.TotalMilliseconds);
-            await Task.Delay(pause);
+            try
+            {
+                await Task.Delay(pause, answered);
+            }
+            catch (OperationCanceledException)
+            {
+                thrown?.Throw();
+                return;
+            }
+
             delay = delay * 2 < settings.RetryDelayMax ? delay * 2 : settings.RetryDelayMax;
         }
     }
 
     /// <summary>The same method on the same grain with the same arguments, as a call of its own (retried like any other).</summary>
-    private static async Task<object?> AskAgainAsync(IOutgoingGrainCallContext context)
+    private static async Task<object?> AskAgainAsync(IOutgoingGrainCallContext context, CancellationToken answered)
     {
         var arguments = new object?[context.Request.GetArgumentCount()];
         for (var i = 0; i < arguments.Length; i++)
@@ -157,15 +188,10 @@ internal sealed class ClusterCallRetryFilter(
         }
 
         Task task;
+        // Set here, inside this async method: the flags flow into the call made below, and not back out to the caller.
         AskingAgain.Value = true;
-        try
-        {
-            task = (Task)context.InterfaceMethod.Invoke(context.Grain, arguments)!;
-        }
-        finally
-        {
-            AskingAgain.Value = false;
-        }
+        AskedAgainStop.Value = answered;
+        task = (Task)context.InterfaceMethod.Invoke(context.Grain, arguments)!;
 
         await task;
         return task.GetType().IsGenericType ? task.GetType().GetProperty(nameof(Task<object>.Result))!.GetValue(task) : null;
@@ -181,7 +207,8 @@ internal sealed class ClusterCallRetryFilter(
     {
         var method = context.InterfaceMethod;
         if (method?.DeclaringType?.Namespace?.StartsWith("Payments.", StringComparison.Ordinal) != true
-            || !typeof(Task).IsAssignableFrom(method.ReturnType))
+            || !typeof(Task).IsAssignableFrom(method.ReturnType)
+            || method.IsDefined(typeof(Orleans.Concurrency.OneWayAttribute), inherit: true))
         {
             return false;
         }
@@ -193,16 +220,6 @@ internal sealed class ClusterCallRetryFilter(
     {
         public bool FailedItself { get; set; }
     }
-
-    private static bool IsBegin(IOutgoingGrainCallContext context) =>
-        context.InterfaceMethod.DeclaringType == typeof(IIdempotencyKeyGrain) && context.InterfaceMethod.Name == nameof(IIdempotencyKeyGrain.BeginAsync);
-
-    /// <summary>
-    /// Whether the second call's answer may be given. A begin that finds the key in progress may have found the lock its own
-    /// first call took before that call's answer was lost: that is no answer; the first call's is awaited instead.
-    /// </summary>
-    private static bool IsAnswer(IOutgoingGrainCallContext context, Task<object?> again) =>
-        again.IsCompletedSuccessfully && !(IsBegin(context) && again.Result is BeginRequestResult { Outcome: BeginRequestOutcome.InProgress });
 
     /// <summary>Half the delay plus up to as much again at random, so retries of many calls do not arrive together.</summary>
     private static TimeSpan Jittered(TimeSpan delay) => delay / 2 + delay / 2 * Random.Shared.NextDouble();

@@ -14,6 +14,9 @@ public static class ClusterFailures
     {
         null => false,
         OrleansMessageRejectionException or SiloUnavailableException or ConnectionFailedException or TimeoutException => true,
+        // A gateway or an activation shedding load, and a storage write that lost its ETag race to another activation (the
+        // grain drops this activation; the next call meets the one that owns the grain): all pass when asked again.
+        GatewayTooBusyException or LimitExceededException or Orleans.Storage.InconsistentStateException => true,
         // Orleans cancels a message that expired on its way, e.g. while its grain's placement waited on a dead silo's
         // directory partition. Our grain calls take no cancellation token, so a cancelled call is always Orleans' doing.
         OperationCanceledException => true,
