@@ -38,10 +38,10 @@ public static class IdempotentPost
                 "Every POST needs an Idempotency-Key header.");
         }
 
-        if (key.Length > IdempotencyKeys.LengthMax || key.Any(char.IsControl))
+        if (!IdempotencyKeys.IsValid(key))
         {
             return ApiProblem.Create(StatusCodes.Status400BadRequest, "idempotency_key_invalid", "Invalid Idempotency-Key",
-                $"An Idempotency-Key is 1-{IdempotencyKeys.LengthMax} printable characters.");
+                $"An Idempotency-Key is 1-{IdempotencyKeys.LengthMax} printable ASCII characters.");
         }
 
         return null;

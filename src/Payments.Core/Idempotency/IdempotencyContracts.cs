@@ -55,5 +55,13 @@ public static class IdempotencyKeys
 {
     public const int LengthMax = 255;
 
-    public static string GrainKey(string merchantId, string key) => $"{merchantId}\n{key}";
+    /// <summary>
+    /// The key's grain: a digest of merchant and key, so that any printable key works as a grain key (a key with <c>{</c>
+    /// once reached a format string in the storage provider) and a long one costs no more than a short one.
+    /// </summary>
+    public static string GrainKey(string merchantId, string key) =>
+        "idem_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{merchantId}\n{key}")));
+
+    /// <summary>1–255 printable ASCII characters (space to tilde), any of them: the key is opaque.</summary>
+    public static bool IsValid(string key) => key.Length is > 0 and <= LengthMax && key.All(c => c is >= ' ' and <= '~');
 }

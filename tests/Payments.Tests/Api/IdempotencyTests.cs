@@ -26,6 +26,45 @@ public sealed class IdempotencyTests(ServerFixture fixture)
         Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
     }
 
+    [Theory]
+    [InlineData("{0}")]
+    [InlineData("{")]
+    [InlineData("}{x}%s%n\\'\"`$(rm)")]
+    [InlineData("inner spaces are part of it")]
+    [InlineData("~!@#$^&*()_+-=[]|;:,.<>/?")]
+    public async Task Any_printable_ascii_key_works_and_replays(string punctuation)
+    {
+        var key = punctuation + Ids.New("k");
+        var orderId = Ids.New("po");
+        var body = ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, Ids.New("seller"), "3.21", "USD"));
+
+        using var first = await _merchant.PostJsonAsync("/v1/payments", body, key);
+        using var replay = await _merchant.PostJsonAsync("/v1/payments", body, key);
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
+        Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
+    }
+
+    [Theory]
+    [InlineData("tab\tinside")]
+    [InlineData("bell\u0007")]
+    public async Task A_key_that_is_not_printable_ascii_is_refused_and_creates_nothing(string key)
+    {
+        var orderId = Ids.New("po");
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/payments")
+        {
+            Content = new StringContent(System.Text.Json.JsonSerializer.Serialize(ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, Ids.New("seller"), "1.00", "USD"))), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        using var response = await _merchant.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("idempotency_key_invalid", (await response.JsonAsync()).Str("code"));
+        await _merchant.GetJsonAsync($"/v1/payments/{orderId}", HttpStatusCode.NotFound);
+    }
+
     [Fact]
     public async Task Same_key_with_another_body_is_422_and_changes_nothing()
     {
