@@ -27,10 +27,7 @@ public sealed record Caller(string? MerchantId, bool IsOperator)
     {
         var context = invocation.HttpContext;
         var keys = context.RequestServices.GetRequiredService<IOptions<ApiKeyOptions>>().Value.EffectiveKeys;
-        var header = context.Request.Headers.Authorization.ToString();
-        const string scheme = "Bearer ";
-        var presented = header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
-        var match = presented is null ? null : keys.FirstOrDefault(key => FixedTimeEquals(key.Key, presented));
+        var match = Match(keys, BearerKey(context.Request));
         if (match is null)
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -42,9 +39,25 @@ public sealed record Caller(string? MerchantId, bool IsOperator)
             return ApiProblem.Forbidden();
         }
 
-        context.Items[ItemKey] = new Caller(match.MerchantId, match.Role == ApiKeyRole.Operator);
+        Accept(context, match);
         return await next(invocation);
     };
+
+    /// <summary>The key sent as 'Authorization: Bearer &lt;key&gt;', or null.</summary>
+    public static string? BearerKey(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        const string scheme = "Bearer ";
+        return header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase) ? header[scheme.Length..].Trim() : null;
+    }
+
+    /// <summary>The key among <paramref name="keys"/> equal to <paramref name="presented"/> (compared in fixed time), or null.</summary>
+    public static ApiKey? Match(IEnumerable<ApiKey> keys, string? presented) =>
+        presented is null ? null : keys.FirstOrDefault(key => FixedTimeEquals(key.Key, presented));
+
+    /// <summary>Records <paramref name="key"/>'s holder as this request's caller (<see cref="From"/>, <see cref="Find"/>).</summary>
+    public static void Accept(HttpContext context, ApiKey key) =>
+        context.Items[ItemKey] = new Caller(key.MerchantId, key.Role == ApiKeyRole.Operator);
 
     private static bool FixedTimeEquals(string expected, string presented) =>
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(expected), Encoding.UTF8.GetBytes(presented));

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
-using Orleans.Dashboard;
+using Payments.Server.Dashboard;
 using Payments.Api;
 using Payments.Database;
 using Payments.Grains;
@@ -94,7 +94,7 @@ public sealed class PaymentsServer : IAsyncDisposable
 
             if (options.Role is not ServerRole.Gateway)
             {
-                app.MapOrleansDashboard(routePrefix: "/dashboard");
+                app.MapOperatorDashboard(routePrefix: "/dashboard");
             }
 
             await app.StartAsync(cancellationToken);

@@ -38,7 +38,8 @@ public sealed class ServiceEndpointTests(ServerFixture fixture)
     [Fact]
     public async Task The_dashboard_is_served()
     {
-        using var response = await _anonymous.GetAsync("/dashboard/");
+        using var operatorClient = fixture.Server.CreateClient(TestServer.OperatorKey);
+        using var response = await operatorClient.GetAsync("/dashboard/");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Equal("text/html", response.Content.Headers.ContentType?.MediaType);
