@@ -14,7 +14,7 @@ internal static class ProblemResponses
             var (status, code, title) = Classify(context.Features.Get<IExceptionHandlerFeature>()?.Error);
             if (status == StatusCodes.Status503ServiceUnavailable)
             {
-                context.Response.Headers.RetryAfter = ClusterRetryAfterSeconds;
+                context.Response.Headers.RetryAfter = code == DatabaseUnavailableCode ? DatabaseRetryAfterSeconds : ClusterRetryAfterSeconds;
             }
 
             await WriteAsync(context, status, code, title);
@@ -37,6 +37,11 @@ internal static class ProblemResponses
     /// <summary>A silo that just died is declared dead, and its grains move, within seconds.</summary>
     private const string ClusterRetryAfterSeconds = "2";
 
+    private const string DatabaseUnavailableCode = "service_unavailable";
+
+    /// <summary>A database restart takes a few seconds; an outage longer, and the client will ask again.</summary>
+    private const string DatabaseRetryAfterSeconds = "5";
+
     /// <summary>
     /// The answer to an error no endpoint handled. A silo that died or a grain call that timed out is the cluster being
     /// unavailable for a moment, not our fault nor the client's: 503 with Retry-After (every POST is idempotent by its key and
@@ -46,6 +51,7 @@ internal static class ProblemResponses
     {
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } => (413, "request_too_large", "The body is too large"),
         BadHttpRequestException bad => (bad.StatusCode, "bad_request", "The request is malformed"),
+        _ when DatabaseFailures.IsUnavailable(error) => (503, DatabaseUnavailableCode, "The database is unavailable; retry"),
         _ when ClusterFailures.IsClusterFailure(error) => (503, "cluster_unavailable", "Briefly unavailable; retry"),
         _ => (500, "internal_error", "Something went wrong on our side"),
     };
