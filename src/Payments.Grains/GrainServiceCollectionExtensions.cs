@@ -18,7 +18,12 @@ public static class GrainServiceCollectionExtensions
     /// <summary>What the grains need from the silo's container: the PSP, options and the clock.</summary>
     public static IServiceCollection AddPaymentGrains(this IServiceCollection services, IConfiguration configuration)
     {
-        services.AddOptions<PaymentOrderOptions>().Bind(configuration.GetSection(PaymentOrderOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<PaymentOrderOptions>().Bind(configuration.GetSection(PaymentOrderOptions.SectionName)).ValidateDataAnnotations()
+            // Data annotations do not look into nested options: the retry policy is checked here, so a bad one stops the start.
+            .Validate(options => options.Retry.Problems().Count == 0, "PaymentOrders:Retry is invalid: AttemptsMax must be 1..1000, DelayBase positive and at most DelayMax.")
+            .Validate(options => options.ReminderPeriod > TimeSpan.Zero && options.PspPollAfter > TimeSpan.Zero && options.PspIdempotencyWindow > TimeSpan.Zero,
+                "PaymentOrders:ReminderPeriod, PspPollAfter and PspIdempotencyWindow must be positive.")
+            .ValidateOnStart();
         services.AddOptions<FulfillmentOptions>().Bind(configuration.GetSection(FulfillmentOptions.SectionName))
             .Validate(options => options.AutoAfter > TimeSpan.Zero, "Fulfillment:AutoAfter must be positive.").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);

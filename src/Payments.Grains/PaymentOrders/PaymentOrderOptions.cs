@@ -35,5 +35,19 @@ public sealed class PaymentOrderOptions
 
         [Range(1, 1000)]
         public int AttemptsMax { get; set; } = 10;
+
+        /// <summary>What is wrong with the policy, if anything: its annotations, and a delay range that makes sense.</summary>
+        public IReadOnlyList<string> Problems()
+        {
+            var results = new List<ValidationResult>();
+            Validator.TryValidateObject(this, new ValidationContext(this), results, validateAllProperties: true);
+            var problems = results.Select(result => result.ErrorMessage ?? "invalid").ToList();
+            if (DelayBase <= TimeSpan.Zero || DelayMax < DelayBase)
+            {
+                problems.Add("DelayBase must be positive and at most DelayMax.");
+            }
+
+            return problems;
+        }
     }
 }
