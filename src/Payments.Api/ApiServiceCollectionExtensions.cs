@@ -10,6 +10,7 @@ using Payments.Api.Ledger;
 using Payments.Api.Operations;
 using Payments.Api.Payments;
 using Payments.Api.Payouts;
+using Payments.Api.RateLimiting;
 using Payments.Api.Refunds;
 using Payments.Api.Wallets;
 using Payments.Api.Webhooks;
@@ -42,21 +43,24 @@ public static class ApiServiceCollectionExtensions
         builder.Services.AddSingleton<StuckPaymentsMonitor>();
         builder.Services.AddHostedService(services => services.GetRequiredService<StuckPaymentsMonitor>());
         builder.Services.AddProblemDetails();
+        builder.Services.AddPaymentsRateLimiting();
         builder.Services.AddOpenApi();
         return builder;
     }
 
     public static IEndpointRouteBuilder MapPaymentsGatewayApi(this IEndpointRouteBuilder app)
     {
-        app.MapPaymentsApi();
-        app.MapRefundsApi();
-        app.MapWebhooksApi();
-        app.MapWalletsApi();
-        app.MapPayoutsApi();
-        app.MapLedgerApi();
-        app.MapOperationsApi();
-        app.MapReconciliationApi();
-        app.MapEventsApi();
+        // Rate limited (the middleware is UseRateLimiter): by API key, and the PSP's webhooks by their own bucket; OpenAPI is not.
+        var api = app.MapGroup(string.Empty).RequireRateLimiting(RateLimitingRegistration.ApiPolicy);
+        api.MapPaymentsApi();
+        api.MapRefundsApi();
+        app.MapGroup(string.Empty).RequireRateLimiting(RateLimitingRegistration.PspWebhooksPolicy).MapWebhooksApi();
+        api.MapWalletsApi();
+        api.MapPayoutsApi();
+        api.MapLedgerApi();
+        api.MapOperationsApi();
+        api.MapReconciliationApi();
+        api.MapEventsApi();
         app.MapOpenApi();
         return app;
     }

@@ -89,6 +89,7 @@ public sealed class PaymentsServer : IAsyncDisposable
             app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
             if (options.Role is not ServerRole.Silo)
             {
+                app.UseRateLimiter();
                 app.MapPaymentsGatewayApi();
             }
 
