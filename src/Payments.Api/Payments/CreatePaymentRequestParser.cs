@@ -161,6 +161,12 @@ public static class CreatePaymentRequestParser
             return null;
         }
 
+        if (money.Minor > Money.OrderMaxMinor(currency))
+        {
+            Add(errors, $"{path}.amount", $"is more than one payment order may charge: {Money.FormatMinor(Money.OrderMaxMinor(currency), currency.MinorDigits)} {currency.Code}");
+            return null;
+        }
+
         return money;
     }
 

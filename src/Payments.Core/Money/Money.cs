@@ -13,6 +13,25 @@ public readonly record struct Money([property: Id(0)] long Minor, [property: Id(
         return new Money(checked(Minor + other.Minor), Currency);
     }
 
+    /// <summary>The most one payment order may charge, in major units, whatever the currency's decimals.</summary>
+    public const long OrderMaxMajorUnits = 999_999_999;
+
+    /// <summary>
+    /// The most one payment order may charge: 999,999,999 major units and all the minor ones below (999,999,999.99 USD,
+    /// 999,999,999 JPY). Far below the 64-bit limit, so that sums of many orders (a seller's balance, a day's settlement)
+    /// cannot overflow it.
+    /// </summary>
+    public static long OrderMaxMinor(Currency currency)
+    {
+        long unit = 1;
+        for (var i = 0; i < currency.MinorDigits; i++)
+        {
+            unit *= 10;
+        }
+
+        return (OrderMaxMajorUnits * unit) + (unit - 1);
+    }
+
     /// <summary>Formats with exactly the currency's number of decimals: "100.00", "0.00", "5000", "-1.250".</summary>
     public string ToDecimalString() => FormatMinor(Minor, Currency.MinorDigits);
 

@@ -56,4 +56,11 @@ public sealed class MoneyTests
         Assert.Throws<OverflowException>(() => new Money(long.MaxValue, Currency.Get("USD")).Add(usd));
         Assert.Equal(2, usd.Add(usd).Minor);
     }
+
+    [Theory]
+    [InlineData("USD", 99_999_999_999L)]
+    [InlineData("JPY", 999_999_999L)]
+    [InlineData("BHD", 999_999_999_999L)]
+    public void One_order_charges_at_most_999999999_major_units_and_the_minor_ones_below(string currency, long maxMinor) =>
+        Assert.Equal(maxMinor, Money.OrderMaxMinor(Currency.Get(currency)));
 }
