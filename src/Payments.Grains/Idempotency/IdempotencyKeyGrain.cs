@@ -72,12 +72,15 @@ internal sealed class IdempotencyKeyGrain(
             return;
         }
 
-        key.State.Completed = true;
-        key.State.StatusCode = command.Response.StatusCode;
-        key.State.ContentType = command.Response.ContentType;
-        key.State.Body = command.Response.Body;
-        key.State.Location = command.Response.Location;
-        await key.WriteStateAsync();
+        var state = key.State;
+        var previous = (state.Completed, state.StatusCode, state.ContentType, state.Body, state.Location);
+        state.Completed = true;
+        state.StatusCode = command.Response.StatusCode;
+        state.ContentType = command.Response.ContentType;
+        state.Body = command.Response.Body;
+        state.Location = command.Response.Location;
+        // Not stored, so not completed: memory must not replay an answer that storage does not have.
+        await key.WriteOrUndoAsync(this, () => (state.Completed, state.StatusCode, state.ContentType, state.Body, state.Location) = previous);
     }
 
     public async Task AbandonAsync(string lockToken)

@@ -66,6 +66,29 @@ public sealed class IdempotencyTests(ServerFixture fixture)
     }
 
     [Fact]
+    public async Task A_charge_whose_answer_cannot_be_stored_is_still_answered_and_the_key_stays_as_storage_has_it()
+    {
+        var (key, orderId) = (Ids.New("key"), Ids.New("po"));
+        var body = ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (orderId, Ids.New("seller"), "4.56", "USD"));
+        var grainKey = Payments.Core.Idempotency.IdempotencyKeys.GrainKey("merchant_a", key);
+        HttpStatusCode first;
+        // Only the write that completes the key fails: its begin is stored, its answer is not.
+        await using (await InjectedFailures.RejectGrainStateWritesAsync(fixture.Server.Server.DatabaseConnectionString, grainKey, payloadContains: "\"Completed\":true"))
+        {
+            using var response = await _merchant.PostJsonAsync("/v1/payments", body, key);
+            first = response.StatusCode;
+        }
+
+        using var again = await _merchant.PostJsonAsync("/v1/payments", body, key);
+
+        // The charge happened, so its answer is given; the key, stored as locked, is in use (not replayed from memory).
+        Assert.Equal(HttpStatusCode.Created, first);
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+        Assert.Equal("idempotency_key_in_use", (await again.JsonAsync()).Str("code"));
+        Assert.Single(await _psp.PaymentIntentsForAsync(orderId));
+    }
+
+    [Fact]
     public async Task Same_key_with_another_body_is_422_and_changes_nothing()
     {
         var key = Ids.New("key");

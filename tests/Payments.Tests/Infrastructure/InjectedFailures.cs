@@ -18,9 +18,14 @@ internal sealed class InjectedFailures : IAsyncDisposable
     public static Task<InjectedFailures> RejectLedgerBookingsAsync(string connectionString, string paymentOrderId) =>
         InstallAsync(connectionString, "ledger_transactions", "INSERT", $"NEW.payment_order_id = '{paymentOrderId}'", "injected ledger failure");
 
-    /// <summary>Refuses to store the state of the grain whose string key ends with <paramref name="keySuffix"/>.</summary>
-    public static Task<InjectedFailures> RejectGrainStateWritesAsync(string connectionString, string keySuffix) =>
-        InstallAsync(connectionString, "orleans_grain_state", "INSERT OR UPDATE", $"NEW.grain_id_ext LIKE '%{keySuffix}'", "injected grain state failure");
+    /// <summary>
+    /// Refuses to store the state of the grain whose string key ends with <paramref name="keySuffix"/> (only a state whose
+    /// serialized payload contains <paramref name="payloadContains"/>, when given).
+    /// </summary>
+    public static Task<InjectedFailures> RejectGrainStateWritesAsync(string connectionString, string keySuffix, string? payloadContains = null) =>
+        InstallAsync(connectionString, "orleans_grain_state", "INSERT OR UPDATE",
+            $"NEW.grain_id_ext LIKE '%{keySuffix}'" + (payloadContains is null ? string.Empty : $" AND position(convert_to('{payloadContains}', 'UTF8') in NEW.payload) > 0"),
+            "injected grain state failure");
 
     public async ValueTask DisposeAsync() => await ExecuteAsync(_connectionString, $"DROP TRIGGER {_name} ON {_table}; DROP FUNCTION {_name}();");
 
