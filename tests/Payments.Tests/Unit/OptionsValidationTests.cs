@@ -15,11 +15,17 @@ public sealed class OptionsValidationTests
     [InlineData("PaymentOrders:Retry:DelayBase", "00:00:00")]
     [InlineData("PaymentOrders:Retry:DelayBase", "00:10:00")]
     [InlineData("PaymentOrders:ReminderPeriod", "-00:00:01")]
+    [InlineData("PaymentOrders:PspIdempotencyWindow", "-00:00:01")]
     public void A_bad_nested_setting_is_refused(string setting, string value)
     {
         using var services = Services(new Dictionary<string, string?> { [setting] = value });
         Assert.Throws<OptionsValidationException>(() => services.GetRequiredService<IOptions<PaymentOrderOptions>>().Value);
     }
+
+    [Fact]
+    public void A_zero_idempotency_window_is_allowed_it_means_always_look_first() =>
+        Assert.Equal(TimeSpan.Zero, Services(new Dictionary<string, string?> { ["PaymentOrders:PspIdempotencyWindow"] = "00:00:00" })
+            .GetRequiredService<IOptions<PaymentOrderOptions>>().Value.PspIdempotencyWindow);
 
     [Fact]
     public void The_defaults_are_valid() =>
