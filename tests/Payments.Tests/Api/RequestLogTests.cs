@@ -109,39 +109,27 @@ public sealed partial class RequestLogTests
     [Fact]
     public async Task Server_spans_carry_the_scrubbed_path_and_query_and_nothing_of_what_was_scrubbed()
     {
-        var received = new ConcurrentQueue<(string Path, byte[] Body)>();
-        var collectorAddress = $"http://127.0.0.1:{FreePort.Next()}";
-        var collectorBuilder = WebApplication.CreateSlimBuilder();
-        collectorBuilder.WebHost.UseUrls(collectorAddress);
-        await using var collector = collectorBuilder.Build();
-        collector.MapPost("/v1/{signal}", async (HttpContext http) =>
-        {
-            using var body = new MemoryStream();
-            await http.Request.Body.CopyToAsync(body);
-            received.Enqueue((http.Request.Path.Value!, body.ToArray()));
-            return Results.Ok();
-        });
-        await collector.StartAsync();
+        await using var collector = await OtlpCollector.StartAsync();
 
         var dataDirectory = TestServer.NewDataDirectory();
         try
         {
-            await using (var server = await TestServer.StartAsync(dataDirectory, new Dictionary<string, string?> { ["Telemetry:OtlpEndpoint"] = collectorAddress }))
+            await using (var server = await TestServer.StartAsync(dataDirectory, new Dictionary<string, string?> { ["Telemetry:OtlpEndpoint"] = collector.Address }))
             {
                 using var merchant = server.CreateClient();
                 using var lookup = await merchant.GetAsync(new Uri(CardInPathAndQuery, UriKind.Relative));
                 Assert.Equal(HttpStatusCode.NotFound, lookup.StatusCode);
 
                 // OTLP carries strings as UTF-8 inside the protobuf, so the span of that request can be found by its route.
-                await Eventually.MatchesAsync(() => Task.FromResult(Traces(received)),
+                await Eventually.MatchesAsync(() => Task.FromResult(Traces(collector.Received)),
                     traces => traces.Contains("/v1/payments/{paymentOrderId}", StringComparison.Ordinal),
                     TimeSpan.FromSeconds(30), "the span of the lookup at the collector");
             }
 
-            var traces = Traces(received);
+            var traces = Traces(collector.Received);
             Assert.Contains("/v1/payments/[redacted]", traces, StringComparison.Ordinal);
             Assert.Contains(ScrubbedQuery, traces, StringComparison.Ordinal);
-            var everything = string.Concat(received.Select(post => Encoding.UTF8.GetString(post.Body)));
+            var everything = string.Concat(collector.Received.Select(post => Encoding.UTF8.GetString(post.Body)));
             Assert.All(Forbidden, secret => Assert.DoesNotContain(secret, everything, StringComparison.OrdinalIgnoreCase));
         }
         finally
@@ -221,7 +209,7 @@ public sealed partial class RequestLogTests
         ["Logging:LogLevel:Orleans"] = "Warning",
     };
 
-    private static string Traces(ConcurrentQueue<(string Path, byte[] Body)> received) =>
+    private static string Traces(IReadOnlyList<OtlpPost> received) =>
         string.Concat(received.Where(post => post.Path == "/v1/traces").Select(post => Encoding.UTF8.GetString(post.Body)));
 
     [GeneratedRegex("^[0-9a-f]{32}$")]
