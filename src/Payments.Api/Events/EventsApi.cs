@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -40,7 +39,7 @@ public static class EventsApi
     {
         merchantId = caller.MerchantId ?? string.Empty;
         return caller.MerchantId is null
-            ? ApiProblem.Create(StatusCodes.Status403Forbidden, "merchant_key_required", "Merchant key required", "Events and webhook endpoints belong to a merchant: use its API key.")
+            ? ApiProblem.MerchantKeyRequired("Events and webhook endpoints belong to a merchant: use its API key.")
             : null;
     }
 
@@ -53,12 +52,7 @@ public static class EventsApi
 
         var query = context.Request.Query;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var limit = PageDefault;
-        if (query["limit"].ToString() is { Length: > 0 } limitText
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > EventQueries.PageMax))
-        {
-            errors["limit"] = [$"must be a whole number from 1 to {EventQueries.PageMax}"];
-        }
+        var limit = PageLimit.Read(query, PageDefault, EventQueries.PageMax, errors);
 
         var type = query["type"].ToString() is { Length: > 0 } typeText ? typeText : null;
         if (type is not null && !EventTypes.IsKnown(type))

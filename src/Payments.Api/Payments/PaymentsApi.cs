@@ -48,7 +48,7 @@ public static class PaymentsApi
         var caller = Caller.From(context);
         if (caller.MerchantId is null)
         {
-            return ApiProblem.Create(StatusCodes.Status403Forbidden, "merchant_key_required", "Merchant key required", "Payments are created with a merchant's API key.");
+            return ApiProblem.MerchantKeyRequired("Payments are created with a merchant's API key.");
         }
 
         if (IdempotentPost.CheckKey(context, out var key) is { } keyProblem)

@@ -38,7 +38,7 @@ internal static class PayoutSettingsApi
         var caller = Caller.From(context);
         if (caller.MerchantId is not { } merchantId)
         {
-            return ApiProblem.Create(StatusCodes.Status403Forbidden, "merchant_key_required", "Merchant key required", "Payout settings are set with the seller's merchant's API key.");
+            return ApiProblem.MerchantKeyRequired("Payout settings are set with the seller's merchant's API key.");
         }
 
         if (!await OwnsSellerAsync(grains, caller, sellerAccount))

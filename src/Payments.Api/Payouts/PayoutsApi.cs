@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -49,7 +48,7 @@ public static class PayoutsApi
         var caller = Caller.From(context);
         if (caller.MerchantId is not { } merchantId)
         {
-            return ApiProblem.Create(StatusCodes.Status403Forbidden, "merchant_key_required", "Merchant key required", "Payouts are created with a merchant's API key.");
+            return ApiProblem.MerchantKeyRequired("Payouts are created with a merchant's API key.");
         }
 
         if (IdempotentPost.CheckKey(context, out var key) is { } keyProblem)
@@ -141,12 +140,7 @@ public static class PayoutsApi
 
         var query = context.Request.Query;
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var limit = PageDefault;
-        if (query["limit"].ToString() is { Length: > 0 } limitText
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > PayoutQueries.PageMax))
-        {
-            errors["limit"] = [$"must be a whole number from 1 to {PayoutQueries.PageMax}"];
-        }
+        var limit = PageLimit.Read(query, PageDefault, PayoutQueries.PageMax, errors);
 
         var startingAfter = query["starting_after"].ToString() is { Length: > 0 } after ? after : null;
         if (startingAfter is not null && !(PayoutIds.IsValid(startingAfter) && await queries.IsSellerPayoutAsync(sellerAccount, startingAfter, cancellationToken)))

@@ -23,6 +23,10 @@ public static class ApiProblem
     public static ProblemHttpResult Forbidden() =>
         Create(StatusCodes.Status403Forbidden, "forbidden", "Operator key required", "This endpoint needs an operator API key.");
 
+    /// <summary>A route of a merchant's own resources called with an operator key.</summary>
+    public static ProblemHttpResult MerchantKeyRequired(string detail) =>
+        Create(StatusCodes.Status403Forbidden, "merchant_key_required", "Merchant key required", detail);
+
     public static ProblemHttpResult NotFound(string what, string id) =>
         Create(StatusCodes.Status404NotFound, "resource_missing", $"No such {what}", $"No {what} '{id}' exists.");
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 using Payments.Api.Authentication;
 
@@ -15,17 +16,10 @@ public sealed class ApiKeyPartitions(IOptions<ApiKeyOptions> options)
     private readonly Lazy<IReadOnlySet<string>> _known = new(() =>
         options.Value.EffectiveKeys.Select(key => Hash(key.Key)).ToHashSet(StringComparer.Ordinal));
 
-    /// <summary>The partition of a configured key presented as <c>Bearer</c>, otherwise null.</summary>
-    public string? Find(string? authorization)
+    /// <summary>The partition of a configured key presented as <c>Bearer</c> (see <see cref="Caller.BearerKey"/>), otherwise null.</summary>
+    public string? Find(HttpRequest request)
     {
-        const string scheme = "Bearer ";
-        if (authorization is null || !authorization.StartsWith(scheme, StringComparison.OrdinalIgnoreCase))
-        {
-            return null;
-        }
-
-        var presented = authorization[scheme.Length..].Trim();
-        if (presented.Length == 0)
+        if (Caller.BearerKey(request) is not { Length: > 0 } presented)
         {
             return null;
         }

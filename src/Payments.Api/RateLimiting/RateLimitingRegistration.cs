@@ -35,7 +35,7 @@ public static class RateLimitingRegistration
 
     private static RateLimitPartition<string> ForCaller(HttpContext context, RateLimitingOptions settings)
     {
-        var key = context.RequestServices.GetRequiredService<ApiKeyPartitions>().Find(context.Request.Headers.Authorization.ToString());
+        var key = context.RequestServices.GetRequiredService<ApiKeyPartitions>().Find(context.Request);
         if (key is not null)
         {
             return RateLimitPartition.GetTokenBucketLimiter("key:" + key, _ => Bucket(settings.PermitsPerSecond, settings.Burst));

@@ -206,12 +206,7 @@ public static class ReconciliationApi
 
         var breakClass = Choice("class", Classes);
         var status = Choice("status", Statuses);
-        var limit = 100;
-        if (query["limit"].ToString() is { Length: > 0 } limitText
-            && (!int.TryParse(limitText, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit is < 1 or > ReconciliationBreakStore.LimitMax))
-        {
-            errors["limit"] = [$"must be a whole number from 1 to {ReconciliationBreakStore.LimitMax}"];
-        }
+        var limit = PageLimit.Read(query, 100, ReconciliationBreakStore.LimitMax, errors);
 
         if (errors.Count > 0)
         {

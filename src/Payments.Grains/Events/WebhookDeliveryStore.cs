@@ -5,20 +5,23 @@ namespace Payments.Grains.Events;
 /// <summary>The merchant's endpoint and the deliveries it is owed, as the notifier reads and settles them.</summary>
 public sealed class WebhookDeliveryStore(NpgsqlDataSource database)
 {
+    /// <summary>Of each ordering key of merchant <c>$1</c>, the earliest delivery still owed: the next one to send.</summary>
+    private const string PendingHeads = """
+        SELECT DISTINCT ON (ordering_key) event_id, next_attempt_at, seq
+        FROM webhook_deliveries
+        WHERE merchant_id = $1 AND status = 'pending'
+        ORDER BY ordering_key, seq
+        """;
+
     /// <summary>
     /// The heads due now, oldest first: of each key, the earliest delivery still owed, if its time has come. A key whose head
     /// waits out a backoff is skipped, so it holds up nobody else's.
     /// </summary>
     internal async Task<IReadOnlyList<OwedDelivery>> DueHeadsAsync(string merchantId, DateTimeOffset now, int limit)
     {
-        await using var command = database.CreateCommand("""
+        await using var command = database.CreateCommand($$"""
             SELECT head.event_id, event.type, event.created_at, event.data::text, delivery.attempts, head.next_attempt_at
-            FROM (
-                SELECT DISTINCT ON (ordering_key) event_id, next_attempt_at, seq
-                FROM webhook_deliveries
-                WHERE merchant_id = $1 AND status = 'pending'
-                ORDER BY ordering_key, seq
-            ) head
+            FROM ({{PendingHeads}}) head
             JOIN webhook_deliveries delivery ON delivery.event_id = head.event_id
             JOIN events event ON event.event_id = head.event_id
             WHERE head.next_attempt_at <= $2
@@ -47,11 +50,8 @@ public sealed class WebhookDeliveryStore(NpgsqlDataSource database)
     /// <summary>When the next head falls due, or null when nothing is owed.</summary>
     internal async Task<DateTimeOffset?> NextHeadDueAsync(string merchantId)
     {
-        await using var command = database.CreateCommand("""
-            SELECT min(next_attempt_at) FROM (
-                SELECT DISTINCT ON (ordering_key) next_attempt_at FROM webhook_deliveries
-                WHERE merchant_id = $1 AND status = 'pending' ORDER BY ordering_key, seq
-            ) head
+        await using var command = database.CreateCommand($$"""
+            SELECT min(next_attempt_at) FROM ({{PendingHeads}}) head
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = merchantId });
         return await command.ExecuteScalarAsync() is DateTime due ? new DateTimeOffset(due, TimeSpan.Zero) : null;

@@ -12,7 +12,7 @@ namespace Payments.Server.Hosting;
 
 public static class ClusterHosting
 {
-    private const string AdoNetInvariant = "Npgsql";
+    internal const string AdoNetInvariant = "Npgsql";
 
     /// <summary>A silo (roles All and Silo) or a cluster client (Gateway), all clustered through PostgreSQL.</summary>
     public static WebApplicationBuilder AddPaymentsCluster(this WebApplicationBuilder builder, ServerOptions options, string connectionString)

@@ -15,7 +15,7 @@ public static class EventHosting
     {
         silo.AddMemoryStreams(EventStream.ProviderName);
         // Where the stream runtime keeps its producer and subscriber lists (the notifiers subscribe implicitly, by type).
-        silo.AddAdoNetGrainStorage("PubSubStore", adoNet => (adoNet.Invariant, adoNet.ConnectionString) = ("Npgsql", connectionString));
+        silo.AddAdoNetGrainStorage("PubSubStore", adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (ClusterHosting.AdoNetInvariant, connectionString));
         silo.AddStartupTask(async (services, _) =>
         {
             var sweeper = services.GetRequiredService<IGrainFactory>().GetGrain<IWebhookSweeperGrain>(0);
