@@ -47,6 +47,8 @@ internal sealed record LoadTestOptions(
           --kill-after S             with --kill-pid: seconds into the measured checkouts (default 8)
           --reconciliation           another bench: reconcile a settlement report of --lines N (default 1000000)
                                      against as many pay-ins seeded into the ledger; see --reconciliation --help
+          --soak-minutes N           another bench: the chaos soak against soak-cluster.sh's cluster (mixed workload,
+                                     PSP faults, a silo killed every 20 s, then the checks); see soak-cluster.sh
         An answer 503 or 409 with Retry-After is counted, then sent again (same key) after that long.
         Exit code: 0 if every measured checkout was accepted (201, or 202 and finished) and SUCCEEDED,
         with --payouts every fulfillment answered 200, every payout 201 and then PAID, and every wallet

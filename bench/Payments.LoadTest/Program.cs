@@ -9,7 +9,8 @@ namespace Payments.LoadTest;
 /// Drives a running payments server with <c>POST /v1/payments</c> checkouts from a fixed number of
 /// concurrent workers, reports throughput and latency, optionally fulfills and pays out everything it
 /// paid in (<c>--payouts</c>), optionally kills a silo under the load (<c>--kill-pid</c>), then asks the server whether its ledger invariants still hold. With
-/// <c>--reconciliation</c> it measures reconciling a large settlement report instead (<see cref="ReconciliationBench"/>).
+/// <c>--reconciliation</c> it measures reconciling a large settlement report instead (<see cref="ReconciliationBench"/>); with
+/// <c>--soak-minutes</c> it runs the chaos soak against a cluster (<see cref="Soak.SoakCommand"/>).
 /// </summary>
 internal static class Program
 {
@@ -22,6 +23,12 @@ internal static class Program
         {
             // Another bench altogether: one settlement report against a seeded ledger, not checkouts.
             return await ReconciliationBench.RunAsync(args);
+        }
+
+        if (Soak.SoakCommand.IsRequested(args))
+        {
+            // The chaos soak: a mixed workload for minutes against a cluster whose silos it kills (Soak/).
+            return await Soak.SoakCommand.RunAsync(args);
         }
 
         if (args is ["--help"] or ["-h"])
