@@ -24,4 +24,8 @@ internal static class PaymentsMetrics
 
     public static readonly Counter<long> DeadLettersParked = Meter.CreateCounter<long>(
         "payments.dead_letters.parked", unit: "{dead_letter}", description: "Payment orders and payouts parked for an operator, by subject and stage.");
+
+    /// <summary>An alarm: a ledger external id asked for again with other content than it was booked with (nothing was written).</summary>
+    public static readonly Counter<long> LedgerConflicts = Meter.CreateCounter<long>(
+        "payments.ledger.conflicts", unit: "{transaction}", description: "Ledger appends refused because their external id is booked with other content, by kind.");
 }

@@ -58,16 +58,28 @@ public sealed record LedgerTransaction(
 public enum AppendOutcome
 {
     Appended = 0,
+
+    /// <summary>The external id is booked already with the same content: a retry, nothing written.</summary>
     AlreadyExists = 1,
+
+    /// <summary>
+    /// The external id is booked already with other content (kind, payment order, or entries): nothing written, and never a
+    /// success, since the movement asked for is not in the ledger. The writer has logged both and counted the conflict.
+    /// </summary>
+    ExistsWithDifferentContent = 2,
 }
 
+/// <summary>How an append ended; for <see cref="AppendOutcome.ExistsWithDifferentContent"/>, <paramref name="Conflict"/> summarizes what is stored.</summary>
 [GenerateSerializer, Immutable, Alias("Payments.AppendResult")]
-public sealed record AppendResult([property: Id(0)] AppendOutcome Outcome);
+public sealed record AppendResult([property: Id(0)] AppendOutcome Outcome, [property: Id(1)] string? Conflict = null);
 
 [Alias("Payments.ILedgerWriterGrain")]
 public interface ILedgerWriterGrain : IGrainWithIntegerKey
 {
-    /// <summary>Appends a balanced transaction; a transaction whose external id is booked already is a no-op.</summary>
+    /// <summary>
+    /// Appends a balanced transaction. One whose external id is booked already writes nothing: <see cref="AppendOutcome.AlreadyExists"/>
+    /// when the stored one has the same content, <see cref="AppendOutcome.ExistsWithDifferentContent"/> when not.
+    /// </summary>
     [Alias("AppendAsync")]
     Task<AppendResult> AppendAsync(LedgerTransaction transaction);
 }
@@ -81,6 +93,9 @@ public static class LedgerAccounts
 
     /// <summary>What the PSP charged us for its service, booked when its payout to our bank settles the receivable.</summary>
     public static string PspFees(string psp) => $"psp_fees:{psp}";
+
+    /// <summary>What the PSP took for orders that had failed (a hosted page paid late): owed back to the buyers until refunded.</summary>
+    public static string LatePayments(string psp) => $"late_payments:{psp}";
 
     /// <summary>The platform's own bank account, where payouts to sellers leave from.</summary>
     public const string PlatformBank = "platform";
