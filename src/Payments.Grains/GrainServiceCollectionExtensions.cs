@@ -5,6 +5,8 @@ using Microsoft.Extensions.Options;
 using Payments.Core.Events;
 using Payments.Grains.DeadLetters;
 using Payments.Grains.Events;
+using Payments.Grains.Idempotency;
+using Payments.Api;
 using Payments.Api.Events;
 using Payments.Grains.PaymentOrders;
 using Payments.Grains.Payouts;
@@ -28,6 +30,13 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<FulfillmentOptions>().Bind(configuration.GetSection(FulfillmentOptions.SectionName))
             .Validate(options => options.AutoAfter > TimeSpan.Zero, "Fulfillment:AutoAfter must be positive.").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName))
+            // The sweep must know the gateway's lock timeout to leave keys of requests in flight alone.
+            .PostConfigure(options => options.LockTimeout = configuration.GetSection(ApiOptions.SectionName).GetValue(nameof(ApiOptions.IdempotencyLockTimeout), options.LockTimeout))
+            .Validate(options => options.Problems().Count == 0, "Idempotency is invalid: Retention and SweepPeriod must be positive, SweepMargin not negative, SweepBatchSize 1..100000.")
+            .ValidateOnStart();
+        services.AddSingleton<IdempotencyExpiryStore>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, IdempotencyExpiryStartup>();
         services.AddOptions<PayoutOptions>().Bind(configuration.GetSection(PayoutOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DeadLetterStore>();
         services.AddSingleton<EventLog>();

@@ -28,4 +28,8 @@ internal sealed class IdempotencyKeyState
     /// <summary>Who holds the lock: a request that took it over after a timeout gets a new token, so the old one can no longer touch the key.</summary>
     [Id(7)]
     public string? LockToken { get; set; }
+
+    /// <summary>When the answer was stored: the retention counts from here. Records from before it was kept have none (LockedAt stands in).</summary>
+    [Id(8)]
+    public DateTimeOffset? CompletedAt { get; set; }
 }
