@@ -1,8 +1,8 @@
 using Payments.Core.Ledger;
 
-namespace Payments.Grains.Ledger;
+namespace Payments.Grains;
 
-/// <summary>How an outbox books a transaction: only what is in the ledger counts as applied.</summary>
+/// <summary>How an outbox books a transaction: only what is in the ledger counts as applied. (In <c>Payments.Grains</c>, with <see cref="Outbox"/>, so every grain sees it.)</summary>
 internal static class LedgerBooking
 {
     /// <summary>

@@ -70,7 +70,7 @@ internal sealed partial class PaymentOrderGrain
 
         var payInId = $"payin:{PaymentOrderId}";
         effects.Owe(State.WalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true);
-        effects.Owe(State.LedgerUpdated, () => ledger.AppendAsync(Transfer(payInId, "payin", State.PspReference, receivable, pending, amount)), () => State.LedgerUpdated = true);
+        effects.Owe(State.LedgerUpdated, () => ledger.BookAsync(Transfer(payInId, "payin", State.PspReference, receivable, pending, amount)), () => State.LedgerUpdated = true);
         if (effects.Count > 0)
         {
             return effects;
@@ -82,7 +82,7 @@ internal sealed partial class PaymentOrderGrain
             var fulfillmentId = $"fulfillment:{PaymentOrderId}";
             effects.Owe(State.FulfillmentWalletUpdated, () => wallet.MoveAsync(new MoveFunds(fulfillmentId, fulfilled, WalletBucket.Pending, WalletBucket.Available)),
                 () => State.FulfillmentWalletUpdated = true);
-            effects.Owe(State.FulfillmentLedgerUpdated, () => ledger.AppendAsync(Transfer(fulfillmentId, "fulfillment", State.PspReference, pending, available, fulfilled)),
+            effects.Owe(State.FulfillmentLedgerUpdated, () => ledger.BookAsync(Transfer(fulfillmentId, "fulfillment", State.PspReference, pending, available, fulfilled)),
                 () => State.FulfillmentLedgerUpdated = true);
         }
 
@@ -93,7 +93,7 @@ internal sealed partial class PaymentOrderGrain
             // A refund of a fulfilled order takes from available, which may go below zero (the seller then owes us).
             var refundedFrom = refund.FromAvailable ? WalletBucket.Available : WalletBucket.Pending;
             effects.Owe(refund.WalletUpdated, () => wallet.MoveAsync(new MoveFunds(refundId, refunded, refundedFrom, To: null)), () => refund.WalletUpdated = true);
-            effects.Owe(refund.LedgerUpdated, () => ledger.AppendAsync(Transfer(refundId, "refund", refund.PspRefundId, refund.FromAvailable ? available : pending, receivable, refunded)),
+            effects.Owe(refund.LedgerUpdated, () => ledger.BookAsync(Transfer(refundId, "refund", refund.PspRefundId, refund.FromAvailable ? available : pending, receivable, refunded)),
                 () => refund.LedgerUpdated = true);
             if (refund.FailedAfterSuccess)
             {
@@ -101,7 +101,7 @@ internal sealed partial class PaymentOrderGrain
                 var reversalId = $"refund_failed:{refund.RefundId}";
                 var returnedTo = refund.ReversalToAvailable ? WalletBucket.Available : WalletBucket.Pending;
                 effects.Owe(refund.ReversalWalletUpdated, () => wallet.MoveAsync(new MoveFunds(reversalId, refunded, From: null, returnedTo)), () => refund.ReversalWalletUpdated = true);
-                effects.Owe(refund.ReversalLedgerUpdated, () => ledger.AppendAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, refund.ReversalToAvailable ? available : pending, refunded)),
+                effects.Owe(refund.ReversalLedgerUpdated, () => ledger.BookAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, refund.ReversalToAvailable ? available : pending, refunded)),
                     () => refund.ReversalLedgerUpdated = true);
             }
         }

@@ -67,18 +67,18 @@ internal sealed partial class PayoutGrain
             return effects;
         }
 
-        effects.Owe(State.ReservationBooked, () => ledger.AppendAsync(Transfer("payout", available, reserved)), () => State.ReservationBooked = true);
+        effects.Owe(State.ReservationBooked, () => ledger.BookAsync(Transfer("payout", available, reserved)), () => State.ReservationBooked = true);
         if (State.WasPaid)
         {
             effects.Owe(State.PaidWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_paid:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.PaidOut, ReservationId)),
                 () => State.PaidWalletUpdated = true);
-            effects.Owe(State.PaidLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_paid", reserved, bank)), () => State.PaidLedgerUpdated = true);
+            effects.Owe(State.PaidLedgerUpdated, () => ledger.BookAsync(Transfer("payout_paid", reserved, bank)), () => State.PaidLedgerUpdated = true);
         }
         else if (State.Status == Core.Payouts.PayoutStatus.Failed)
         {
             effects.Owe(State.FailedWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_failed:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.Available, ReservationId)),
                 () => State.FailedWalletUpdated = true);
-            effects.Owe(State.FailedLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_failed", reserved, available)), () => State.FailedLedgerUpdated = true);
+            effects.Owe(State.FailedLedgerUpdated, () => ledger.BookAsync(Transfer("payout_failed", reserved, available)), () => State.FailedLedgerUpdated = true);
         }
 
         if (State.ReturnedAfterPaid && effects.Count == 0)
@@ -86,7 +86,7 @@ internal sealed partial class PayoutGrain
             // The return reverses the paid moves, so it waits for them: the wallet cannot take back what it has not paid out.
             effects.Owe(State.ReturnWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_returned:{PayoutId}", amount, WalletBucket.PaidOut, WalletBucket.Available)),
                 () => State.ReturnWalletUpdated = true);
-            effects.Owe(State.ReturnLedgerUpdated, () => ledger.AppendAsync(Transfer("payout_returned", bank, available)), () => State.ReturnLedgerUpdated = true);
+            effects.Owe(State.ReturnLedgerUpdated, () => ledger.BookAsync(Transfer("payout_returned", bank, available)), () => State.ReturnLedgerUpdated = true);
         }
 
         return effects;
