@@ -101,8 +101,9 @@ public static class RefundsApi
                 amountMinor = amount.Minor;
             }
 
-            var refundId = RefundId(caller.MerchantId ?? string.Empty, key);
-            var result = await grains.GetGrain<IPaymentOrderGrain>(paymentOrderId).RefundAsync(new CreateRefund(refundId, amountMinor, reason));
+            var merchantId = caller.MerchantId ?? string.Empty;
+            var result = await grains.GetGrain<IPaymentOrderGrain>(paymentOrderId).RefundAsync(
+                new CreateRefund(RefundId(merchantId, paymentOrderId, key), amountMinor, reason, LegacyRefundId(merchantId, key)));
             return result.Outcome switch
             {
                 CreateRefundOutcome.Created or CreateRefundOutcome.AlreadyExists =>
@@ -117,10 +118,19 @@ public static class RefundsApi
     }
 
     /// <summary>
-    /// The refund's id follows from the merchant's Idempotency-Key, so a retry of the same request (even one that
-    /// runs again after its first run died or its lock timed out) names the same refund and cannot refund twice.
+    /// The refund's id follows from the merchant's Idempotency-Key and the order, so a retry of the same request (even one
+    /// that runs again after its first run died or its lock timed out) names the same refund and cannot refund twice, while
+    /// the same key on another order (say once its record is gone) names another refund: the id is the PSP's idempotency
+    /// key (<c>refund:&lt;id&gt;</c>) and the ledger's external id, and two orders' refunds must never share those.
     /// </summary>
-    internal static string RefundId(string merchantId, string idempotencyKey) =>
+    internal static string RefundId(string merchantId, string paymentOrderId, string idempotencyKey) =>
+        "re_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{merchantId}\n{paymentOrderId}\n{idempotencyKey}")))[..24];
+
+    /// <summary>
+    /// The id the same request got before the order was part of it (merchant and key only): a request whose first run made
+    /// its refund before the upgrade and that is retried after it finds that refund on the order, not a second one.
+    /// </summary>
+    internal static string LegacyRefundId(string merchantId, string idempotencyKey) =>
         "re_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{merchantId}\n{idempotencyKey}")))[..24];
 
     private static string NotRefundableReason(string paymentOrderId, PaymentOrderView order) =>

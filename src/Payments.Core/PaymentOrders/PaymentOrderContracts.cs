@@ -147,11 +147,16 @@ public sealed record RefundView(
     [property: Id(5)] DateTimeOffset CreatedAt,
     [property: Id(6)] bool EffectsOwed);
 
+/// <summary>
+/// A refund to make. <paramref name="LegacyRefundId"/>: the id an earlier version would have given the same request; a refund
+/// the order holds under it is this one (a request retried across the upgrade), never a second refund.
+/// </summary>
 [GenerateSerializer, Immutable, Alias("Payments.CreateRefund")]
 public sealed record CreateRefund(
     [property: Id(0)] string RefundId,
     [property: Id(1)] long? AmountMinor,
-    [property: Id(2)] string? Reason);
+    [property: Id(2)] string? Reason,
+    [property: Id(3)] string? LegacyRefundId = null);
 
 [GenerateSerializer, Alias("Payments.CreateRefundOutcome")]
 public enum CreateRefundOutcome

@@ -13,7 +13,7 @@ internal sealed partial class PaymentOrderGrain
     {
         var reserved = State.Refunds.Where(refund => refund.Status != RefundStatus.Failed).Sum(refund => refund.AmountMinor);
         var remaining = State.AmountMinor - reserved;
-        if (State.Refunds.FirstOrDefault(refund => refund.RefundId == command.RefundId) is { } existing)
+        if (State.Refunds.FirstOrDefault(refund => refund.RefundId == command.RefundId || refund.RefundId == command.LegacyRefundId) is { } existing)
         {
             return new CreateRefundResult(CreateRefundOutcome.AlreadyExists, ToRefundView(existing), remaining);
         }
