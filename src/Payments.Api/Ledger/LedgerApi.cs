@@ -47,8 +47,9 @@ public static class LedgerApi
         return TypedResults.Ok(new AccountBalanceResponse(account, rows.Select(row =>
         {
             var digits = Currency.Get(row.Currency).MinorDigits;
-            return new LedgerBalanceResponse(row.Currency, Money.FormatMinor(row.DebitsMinor, digits), Money.FormatMinor(row.CreditsMinor, digits),
-                Money.FormatMinor(checked(row.DebitsMinor - row.CreditsMinor), digits));
+            // Sums, not amounts: they may pass 64 bits, so they are computed and formatted as big integers.
+            return new LedgerBalanceResponse(row.Currency, MinorUnitSums.Format(row.DebitsMinor, digits), MinorUnitSums.Format(row.CreditsMinor, digits),
+                MinorUnitSums.Format(row.DebitsMinor - row.CreditsMinor, digits));
         }).ToArray()));
     }
 

@@ -1,12 +1,15 @@
+using System.Numerics;
 using Npgsql;
 
 namespace Payments.Api.Ledger;
 
-public sealed record AccountBalanceRow(string Currency, long DebitsMinor, long CreditsMinor);
+/// <summary>Sums over an account's entries: numeric in PostgreSQL, so they may exceed 64 bits.</summary>
+public sealed record AccountBalanceRow(string Currency, BigInteger DebitsMinor, BigInteger CreditsMinor);
 
 public sealed record EntryRow(string Account, string Direction, long AmountMinor, string Currency);
 
-public sealed record SellerLedgerBalances(string Seller, string Currency, long PendingMinor, long AvailableMinor, long ReservedMinor, long PaidOutMinor);
+/// <summary>Sums over a seller's entries: numeric in PostgreSQL, so they may exceed 64 bits (and then match no wallet).</summary>
+public sealed record SellerLedgerBalances(string Seller, string Currency, BigInteger PendingMinor, BigInteger AvailableMinor, BigInteger ReservedMinor, BigInteger PaidOutMinor);
 
 public sealed record TransactionRow(long TransactionId, string ExternalId, string Kind, DateTime CreatedAt, List<EntryRow> Entries);
 
@@ -17,10 +20,11 @@ public sealed class LedgerQueries(NpgsqlDataSource database)
 
     public async Task<IReadOnlyList<AccountBalanceRow>> AccountBalancesAsync(string account, CancellationToken cancellationToken)
     {
+        // No ::bigint: sum(bigint) is numeric, and an account's total may pass 2^63 even when each entry cannot.
         await using var command = database.CreateCommand("""
             SELECT currency,
-                   coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0)::bigint,
-                   coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0)::bigint
+                   coalesce(sum(amount) FILTER (WHERE direction = 'debit'), 0),
+                   coalesce(sum(amount) FILTER (WHERE direction = 'credit'), 0)
             FROM ledger_entries WHERE account = $1
             GROUP BY currency ORDER BY currency
             """);
@@ -29,7 +33,7 @@ public sealed class LedgerQueries(NpgsqlDataSource database)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new AccountBalanceRow(reader.GetString(0).Trim(), reader.GetInt64(1), reader.GetInt64(2)));
+            rows.Add(new AccountBalanceRow(reader.GetString(0).Trim(), reader.GetFieldValue<BigInteger>(1), reader.GetFieldValue<BigInteger>(2)));
         }
 
         return rows;
@@ -104,23 +108,45 @@ public sealed class LedgerQueries(NpgsqlDataSource database)
     /// </summary>
     public async Task<IReadOnlyList<SellerLedgerBalances>> SellerBalancesAsync(CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
+        // Every seller, a page at a time by (seller, currency): a fixed LIMIT would leave sellers unchecked without saying so.
+        var rows = new List<SellerLedgerBalances>();
+        while (true)
+        {
+            var page = await SellerBalancesPageAsync(rows.Count == 0 ? null : (rows[^1].Seller, rows[^1].Currency), cancellationToken);
+            rows.AddRange(page);
+            if (page.Count < SellerBalancesPageSize)
+            {
+                return rows;
+            }
+        }
+    }
+
+    private const int SellerBalancesPageSize = 2000;
+
+    private async Task<IReadOnlyList<SellerLedgerBalances>> SellerBalancesPageAsync((string Seller, string Currency)? after, CancellationToken cancellationToken)
+    {
+        // Kept numeric (no ::bigint): a sum past 2^63 would fail the whole query, and with it the invariants route.
+        await using var command = database.CreateCommand($"""
             SELECT split_part(e.account, ':', 2) AS seller, e.currency,
-                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:pending'), 0)::bigint,
-                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:available'), 0)::bigint,
-                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:reserved'), 0)::bigint,
+                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:pending'), 0),
+                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:available'), 0),
+                   coalesce(sum(CASE WHEN e.direction = 'credit' THEN e.amount ELSE -e.amount END) FILTER (WHERE e.account LIKE '%:reserved'), 0),
                    (coalesce(sum(e.amount) FILTER (WHERE t.kind = 'payout_paid' AND e.direction = 'debit'), 0)
-                    - coalesce(sum(e.amount) FILTER (WHERE t.kind = 'payout_returned' AND e.direction = 'credit'), 0))::bigint
+                    - coalesce(sum(e.amount) FILTER (WHERE t.kind = 'payout_returned' AND e.direction = 'credit'), 0))
             FROM ledger_entries e JOIN ledger_transactions t ON t.transaction_id = e.transaction_id
             WHERE e.account LIKE 'seller\_payable:%'
-            GROUP BY 1, 2 ORDER BY 1, 2
-            LIMIT 10000
+              AND ($1::text IS NULL OR (split_part(e.account, ':', 2) COLLATE "C", e.currency::text COLLATE "C") > ($1::text COLLATE "C", $2::text COLLATE "C"))
+            GROUP BY 1, 2 ORDER BY split_part(e.account, ':', 2) COLLATE "C", e.currency::text COLLATE "C"
+            LIMIT {SellerBalancesPageSize}
             """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.Seller ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after?.Currency ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         var rows = new List<SellerLedgerBalances>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            rows.Add(new SellerLedgerBalances(reader.GetString(0), reader.GetString(1).Trim(), reader.GetInt64(2), reader.GetInt64(3), reader.GetInt64(4), reader.GetInt64(5)));
+            rows.Add(new SellerLedgerBalances(reader.GetString(0), reader.GetString(1).Trim(), reader.GetFieldValue<BigInteger>(2), reader.GetFieldValue<BigInteger>(3),
+                reader.GetFieldValue<BigInteger>(4), reader.GetFieldValue<BigInteger>(5)));
         }
 
         return rows;
