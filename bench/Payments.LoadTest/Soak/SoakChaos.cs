@@ -21,24 +21,29 @@ internal sealed class SoakChaos(ISoakCluster cluster, SoakHttp psp, SoakSettings
 
     public int FaultWindows => Volatile.Read(ref _faultWindows);
 
-    /// <summary>Kills and restarts until <paramref name="stop"/>; a silo killed just before is always started again.</summary>
+    /// <summary>
+    /// Kills and restarts until <paramref name="stop"/>; a silo killed just before is always started again. A kill comes
+    /// <see cref="SoakSettings.KillInterval"/> after the one before, or as soon as the silo before is ready again if that
+    /// takes longer: never two silos down at once.
+    /// </summary>
     public async Task KillLoopAsync(CancellationToken stop)
     {
+        var next = settings.KillInterval;
         for (var n = 0; ; n++)
         {
-            if (!await PaceAsync(settings.KillInterval, stop))
+            if (!await PaceAsync(next - _clock.Elapsed, stop))
             {
                 return;
             }
 
             var victim = n % cluster.Silos;
             var killedAt = _clock.Elapsed;
+            next = killedAt + settings.KillInterval;
             await cluster.KillSiloAsync(victim);
             Interlocked.Increment(ref _kills);
-            var sinceKill = Stopwatch.StartNew();
             await cluster.StartSiloAsync(victim);
             Interlocked.Increment(ref _restarts);
-            log($"chaos: silo {victim + 1} killed at {killedAt.TotalSeconds:F0} s, ready again {sinceKill.Elapsed.TotalSeconds:F1} s later");
+            log($"chaos: silo {victim + 1} killed at {killedAt.TotalSeconds:F0} s, ready again {(_clock.Elapsed - killedAt).TotalSeconds:F1} s later");
         }
     }
 
@@ -92,6 +97,11 @@ internal sealed class SoakChaos(ISoakCluster cluster, SoakHttp psp, SoakSettings
     /// <summary>Waits <paramref name="interval"/>; false when the soak ended meanwhile.</summary>
     private static async Task<bool> PaceAsync(TimeSpan interval, CancellationToken stop)
     {
+        if (interval <= TimeSpan.Zero)
+        {
+            return !stop.IsCancellationRequested;
+        }
+
         try
         {
             await Task.Delay(interval, stop);

@@ -21,6 +21,7 @@ internal sealed class SoakCounters
     private long _status500;
     private long _status503;
     private long _noAnswer;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> _retried = new();
 
     public long Requests => Interlocked.Read(ref _requests);
 
@@ -44,7 +45,14 @@ internal sealed class SoakCounters
         };
     }
 
-    public void Retried() => Interlocked.Increment(ref _retries);
+    /// <summary>The answers that were sent again, by status (0: none at all), to tell a loaded system from a failing one.</summary>
+    public string RetriedStatuses => string.Join(", ", _retried.OrderBy(pair => pair.Key).Select(pair => $"{pair.Key} x {pair.Value}"));
+
+    public void Retried(int status)
+    {
+        Interlocked.Increment(ref _retries);
+        _retried.AddOrUpdate(status, 1, (_, count) => count + 1);
+    }
 }
 
 /// <summary>
@@ -133,7 +141,7 @@ internal sealed class SoakHttp : IDisposable
                 return new SoakAnswer(status, body, tries);
             }
 
-            _counters.Retried();
+            _counters.Retried(status);
             var backoff = TimeSpan.FromMilliseconds(Math.Min(4000, 100 * Math.Pow(2, tries - 1)) * (0.5 + Random.Shared.NextDouble() / 2));
             await Task.Delay(retryAfter is { } wait ? TimeSpan.FromTicks(Math.Min(wait.Ticks, RetryAfterMax.Ticks)) : backoff);
         }

@@ -55,6 +55,8 @@ internal sealed class SoakReport
 
     public long Status503 { get; set; }
 
+    public string RetriedStatuses { get; set; } = "";
+
     public int DoubleCharges { get; set; }
 
     public int DoublePayouts { get; set; }
@@ -99,7 +101,7 @@ internal sealed class SoakReport
         text.AppendLine(CultureInfo.InvariantCulture, $"  checkouts accepted {Checkouts}, orders {Orders}: {Succeeded} SUCCESS, {Failed} FAILED, {Orders - Succeeded - Failed} other");
         text.AppendLine(CultureInfo.InvariantCulture, $"  refunds {Refunds} ({RefundsSucceeded} SUCCEEDED), fulfilled {Fulfilled}, payouts {Payouts} ({PayoutsPaid} PAID, {PayoutsFailed} FAILED)");
         text.AppendLine(CultureInfo.InvariantCulture, $"  faults: {Faults} certain ones, {FaultWindows} fault windows, {Kills} silos killed; the PSP asked again for {PspRetries} charges");
-        text.AppendLine(CultureInfo.InvariantCulture, $"  client: {Requests} requests, {ClientRetries} sent again with the same key, {Status500} x 500, {Status503} x 503");
+        text.AppendLine(CultureInfo.InvariantCulture, $"  client: {Requests} requests, {ClientRetries} sent again with the same key ({RetriedStatuses}), {Status500} x 500, {Status503} x 503");
         foreach (var finding in Findings)
         {
             text.AppendLine("  " + finding);

@@ -30,12 +30,20 @@ internal static class SoakRun
         var workload = new SoakWorkload(merchant, psp, record, settings);
         var chaos = new SoakChaos(cluster, psp, settings, log);
         var clock = Stopwatch.StartNew();
-        using (var stop = new CancellationTokenSource(settings.Duration))
+        using (var stop = new CancellationTokenSource())
         {
             var kills = chaos.KillLoopAsync(stop.Token);
             var faults = chaos.FaultLoopAsync(stop.Token);
-            await workload.RunAsync(stop.Token);
-            await Task.WhenAll(kills, faults);
+            var work = workload.RunAsync(stop.Token);
+            await Task.Delay(settings.Duration);
+            while (chaos.Kills < settings.KillsMin && clock.Elapsed < settings.Duration * 3 && !kills.IsCompleted)
+            {
+                // The workload's clock: look again in a second whether the kills the soak needs have happened.
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+
+            await stop.CancelAsync();
+            await Task.WhenAll(work, kills, faults);
         }
 
         var report = new SoakReport { Duration = clock.Elapsed, Kills = chaos.Kills, FaultWindows = chaos.FaultWindows };
@@ -54,6 +62,7 @@ internal static class SoakRun
         report.ClientRetries = counters.Retries;
         report.Status500 = counters.Status500;
         report.Status503 = counters.Status503;
+        report.RetriedStatuses = counters.RetriedStatuses;
         log(report.Details());
         return report;
     }

@@ -25,6 +25,11 @@ internal interface ISoakCluster
 /// <param name="FaultsOff">The quiet between two windows: retries scheduled in a window then succeed.</param>
 /// <param name="PayoutEvery">How often one seller (round-robin) is paid out all it has available.</param>
 /// <param name="SettleTimeout">How long the settle may wait for everything to be final once the faults are off.</param>
+/// <param name="Seed">The first fault window's seed (each next window's is one more), and the buyers' choices.</param>
+/// <param name="KillsMin">
+/// The workload goes on past <paramref name="Duration"/> (at most to three times it) until this many silos were killed: a
+/// loaded machine restarts silos slowly, and a soak without its kills would prove nothing.
+/// </param>
 internal sealed record SoakSettings(
     TimeSpan Duration,
     int Workers = 6,
@@ -34,7 +39,8 @@ internal sealed record SoakSettings(
     TimeSpan? FaultsOff = null,
     TimeSpan? PayoutEvery = null,
     TimeSpan? SettleTimeout = null,
-    int Seed = 1)
+    int Seed = 1,
+    int KillsMin = 0)
 {
     public TimeSpan KillInterval => KillEvery ?? TimeSpan.FromSeconds(20);
 

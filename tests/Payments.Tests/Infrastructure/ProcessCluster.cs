@@ -22,11 +22,13 @@ internal sealed class ProcessCluster : IAsyncDisposable
     private readonly (int Api, int Silo, int Gateway)[] _siloPorts;
     private readonly ServerProcess?[] _silos;
     private readonly int[] _generations;
+    private readonly string[] _settings;
     private ServerProcess? _simulator;
     private ServerProcess? _gateway;
 
-    private ProcessCluster(string dataDirectory, LocalPostgres postgres, int silos)
+    private ProcessCluster(string dataDirectory, LocalPostgres postgres, int silos, IEnumerable<string> settings)
     {
+        _settings = [.. TestSettings, .. settings];
         DataDirectory = dataDirectory;
         _postgres = postgres;
         _siloPorts = Enumerable.Range(0, silos).Select(_ => (FreePort.Next(), FreePort.Next(), FreePort.Next())).ToArray();
@@ -44,11 +46,12 @@ internal sealed class ProcessCluster : IAsyncDisposable
 
     public string ConnectionString => _postgres.ConnectionString;
 
-    public static async Task<ProcessCluster> StartAsync(int silos)
+    /// <summary>Starts the cluster; <paramref name="settings"/> (<c>--Name=value</c>) go to every silo and the gateway after <see cref="TestSettings"/>.</summary>
+    public static async Task<ProcessCluster> StartAsync(int silos, IEnumerable<string>? settings = null)
     {
         var dataDirectory = TestServer.NewDataDirectory();
         var postgres = await LocalPostgres.StartAsync(dataDirectory, durable: false, NullLogger.Instance, CancellationToken.None);
-        var cluster = new ProcessCluster(dataDirectory, postgres, silos);
+        var cluster = new ProcessCluster(dataDirectory, postgres, silos, settings ?? []);
         try
         {
             cluster._simulator = await ServerProcess.LaunchAsync(ServerProcess.BuiltAssemblyPath("Payments.PspSimulator"),
@@ -63,7 +66,7 @@ internal sealed class ProcessCluster : IAsyncDisposable
             await cluster.StartSiloAsync(0);
             await Task.WhenAll(Enumerable.Range(1, silos - 1).Select(cluster.StartSiloAsync));
             cluster._gateway = await ServerProcess.LaunchAsync(ServerProcess.BuiltAssemblyPath("Payments.Server"),
-                [$"--urls={cluster.GatewayAddress.ToString().TrimEnd('/')}", "--Server:Role=Gateway", .. TestSettings],
+                [$"--urls={cluster.GatewayAddress.ToString().TrimEnd('/')}", "--Server:Role=Gateway", .. cluster._settings],
                 cluster.Environment(), dataDirectory, "gateway.log", cluster.GatewayAddress, "/health/ready");
             return cluster;
         }
@@ -85,10 +88,12 @@ internal sealed class ProcessCluster : IAsyncDisposable
                 "--Server:Role=Silo",
                 $"--Server:SiloPort={silo.ToString(CultureInfo.InvariantCulture)}",
                 $"--Server:GatewayPort={gateway.ToString(CultureInfo.InvariantCulture)}",
-                .. TestSettings,
+                .. _settings,
             ],
             Environment(), DataDirectory, $"silo-{index + 1}.{++_generations[index]}.log", address, "/health/ready");
     }
+
+    public int Silos => _silos.Length;
 
     public void KillSilo(int index) => (_silos[index] ?? throw new InvalidOperationException($"silo {index + 1} is not running")).KillHard();
 
