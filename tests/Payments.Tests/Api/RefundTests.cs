@@ -167,7 +167,7 @@ public sealed class RefundTests(ServerFixture fixture)
         }
 
         var intentId = (await _merchant.GetJsonAsync($"/v1/payments/{orderId}")).Str("psp_reference");
-        var refundId = Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", key);
+        var refundId = Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", orderId, key);
         var payload = StripeEvents.RefundEvent("refund.updated", intentId, orderId, refundId, 500, "succeeded");
         using var delivered = await fixture.Server.CreateClient(apiKey: null).DeliverAsync(payload, StripeEvents.Signature(payload, TestServer.WebhookSecret, DateTimeOffset.UtcNow));
 
@@ -250,13 +250,17 @@ public sealed class RefundTests(ServerFixture fixture)
 public sealed class RefundIdTests
 {
     [Fact]
-    public void A_refund_id_follows_from_the_merchant_and_its_idempotency_key()
+    public void A_refund_id_follows_from_the_merchant_the_order_and_its_idempotency_key()
     {
-        var first = Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "key-1");
+        var first = Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "po_1", "key-1");
 
-        Assert.Equal(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "key-1"));
-        Assert.NotEqual(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_b", "key-1"));
-        Assert.NotEqual(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "key-2"));
+        Assert.Equal(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "po_1", "key-1"));
+        Assert.NotEqual(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_b", "po_1", "key-1"));
+        Assert.NotEqual(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "po_2", "key-1"));
+        Assert.NotEqual(first, Payments.Api.Refunds.RefundsApi.RefundId("merchant_a", "po_1", "key-2"));
         Assert.Matches("^re_[0-9a-f]{24}$", first);
+        // The id the same request had before the order was part of it: what refunds stored then are known by.
+        Assert.Equal("re_" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData("merchant_a\nkey-1"u8))[..24],
+            Payments.Api.Refunds.RefundsApi.LegacyRefundId("merchant_a", "key-1"));
     }
 }
