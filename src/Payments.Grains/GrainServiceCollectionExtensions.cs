@@ -24,8 +24,9 @@ public static class GrainServiceCollectionExtensions
             // Data annotations do not look into nested options: the retry policy is checked here, so a bad one stops the start.
             .Validate(options => options.Retry.Problems().Count == 0, "PaymentOrders:Retry is invalid: AttemptsMax must be 1..1000, DelayBase positive and at most DelayMax.")
             // An idempotency window of zero is meaningful: never trust the PSP to remember a key, always look first.
-            .Validate(options => options.ReminderPeriod > TimeSpan.Zero && options.PspPollAfter > TimeSpan.Zero && options.PspIdempotencyWindow >= TimeSpan.Zero,
-                "PaymentOrders:ReminderPeriod and PspPollAfter must be positive, PspIdempotencyWindow not negative.")
+            .Validate(options => options.ReminderPeriod > TimeSpan.Zero && options.PspPollAfter > TimeSpan.Zero && options.PspIdempotencyWindow >= TimeSpan.Zero
+                    && options.ActionTimeout > TimeSpan.Zero,
+                "PaymentOrders:ReminderPeriod, PspPollAfter and ActionTimeout must be positive, PspIdempotencyWindow not negative.")
             .ValidateOnStart();
         services.AddOptions<FulfillmentOptions>().Bind(configuration.GetSection(FulfillmentOptions.SectionName))
             .Validate(options => options.AutoAfter > TimeSpan.Zero, "Fulfillment:AutoAfter must be positive.").ValidateOnStart();

@@ -45,6 +45,12 @@ public sealed record SimulatedPaymentIntent
     /// delay of the running simulator later, so a restart with a shorter delay can make it overdue.
     /// </summary>
     public DateTimeOffset? ProcessingSince { get; init; }
+
+    /// <summary>Unix seconds; set once the intent is canceled (Stripe's <c>canceled_at</c>).</summary>
+    public long? CanceledAt { get; init; }
+
+    /// <summary>Why it was canceled, as the cancel request said (<c>abandoned</c>, ...).</summary>
+    public string? CancellationReason { get; init; }
 }
 
 /// <summary>A card error as Stripe reports it.</summary>

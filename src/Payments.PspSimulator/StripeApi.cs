@@ -23,6 +23,7 @@ internal static class StripeApi
         app.MapGet("/v1/payment_intents/search", SearchPaymentIntentsAsync);
         app.MapGet("/v1/payment_intents/{id}", GetPaymentIntentAsync);
         app.MapPost("/v1/payment_intents/{id}/confirm", ConfirmPaymentIntentAsync);
+        PaymentIntents.PaymentIntentCancellation.Map(app);
         CheckoutSessionsApi.Map(app);
         RefundsApi.Map(app);
         PayoutsApi.Map(app);
@@ -417,7 +418,7 @@ internal static class StripeApi
     private static SimulatorResponse NoSuchPaymentMethod(string token) =>
         new(400, StripeJson.ErrorBody("invalid_request_error", "resource_missing", $"No such PaymentMethod: '{token}'", "payment_method"));
 
-    private static SimulatorResponse NoSuchPaymentIntent(string id) =>
+    internal static SimulatorResponse NoSuchPaymentIntent(string id) =>
         new(404, StripeJson.ErrorBody("invalid_request_error", "resource_missing", $"No such payment_intent: '{id}'", "intent"));
 
     internal static SimulatorResponse IdempotencyMismatch(string key) =>

@@ -75,6 +75,27 @@ public interface ICheckoutGrain : IGrainWithStringKey
     /// </summary>
     [Alias("OrderFinishedAsync"), AlwaysInterleave]
     Task OrderFinishedAsync(string paymentOrderId);
+
+    /// <summary>
+    /// Asked by an order not yet started whose reminder woke it: may it be charged? Interleaves (the checkout may be
+    /// creating its orders right now, which makes the answer <see cref="OrderGoAhead.Wait"/>), and releases the checkout's
+    /// orders when the creation broke off part-way.
+    /// </summary>
+    [Alias("ConfirmOrderAsync"), AlwaysInterleave]
+    Task<OrderGoAhead> ConfirmOrderAsync(string paymentOrderId);
+}
+
+[GenerateSerializer, Alias("Payments.OrderGoAhead")]
+public enum OrderGoAhead
+{
+    /// <summary>Every order of the checkout exists: charge.</summary>
+    Go = 0,
+
+    /// <summary>The checkout is creating its orders at this moment: ask again later.</summary>
+    Wait = 1,
+
+    /// <summary>The checkout's creation broke off (or there is no such checkout): the order must go, uncharged.</summary>
+    Release = 2,
 }
 
 public static class CheckoutStatusExtensions

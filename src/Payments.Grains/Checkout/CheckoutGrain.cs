@@ -26,14 +26,43 @@ internal sealed class CheckoutGrain(
 
     private string CheckoutId => this.GetPrimaryKeyString();
 
+    /// <summary>Held while orders are being created, so that an order asking whether it may go ahead hears "wait".</summary>
+    private readonly SemaphoreSlim _creating = new(1, 1);
+
     public async Task<CreateCheckoutResult> CreateAsync(CreateCheckout command)
+    {
+        CreateCheckoutOutcome outcome;
+        await _creating.WaitAsync();
+        try
+        {
+            var (refused, allExisted) = await CreateOrdersAsync(command);
+            if (refused is not null)
+            {
+                return refused;
+            }
+
+            outcome = allExisted ? CreateCheckoutOutcome.AlreadyExists : CreateCheckoutOutcome.Created;
+        }
+        finally
+        {
+            _creating.Release();
+        }
+
+        return await ExecuteOrdersAsync(command, outcome);
+    }
+
+    /// <summary>
+    /// The checkout and all its orders, or none: a refusal comes back as a result, a fault part-way releases what was created
+    /// (and if even that fails, the orders ask <see cref="ConfirmOrderAsync"/> before they are charged, and are released then).
+    /// </summary>
+    private async Task<(CreateCheckoutResult? Refused, bool AllExisted)> CreateOrdersAsync(CreateCheckout command)
     {
         var fingerprint = Fingerprint(command);
         if (checkout.State.Exists)
         {
             if (checkout.State.MerchantId != command.MerchantId || checkout.State.RequestFingerprint != fingerprint)
             {
-                return new CreateCheckoutResult(CreateCheckoutOutcome.ExistsWithDifferentRequest, null, null);
+                return (new CreateCheckoutResult(CreateCheckoutOutcome.ExistsWithDifferentRequest, null, null), false);
             }
         }
         else
@@ -43,7 +72,7 @@ internal sealed class CheckoutGrain(
                 .Select(async seller => (Seller: seller, Result: await GrainFactory.GetGrain<ISellerWalletGrain>(seller).ClaimAsync(new ClaimSeller(command.MerchantId)))));
             if (claims.FirstOrDefault(claim => claim.Result.Outcome == ClaimSellerOutcome.OwnedByOtherMerchant) is { Seller: { } foreign })
             {
-                return new CreateCheckoutResult(CreateCheckoutOutcome.SellerBelongsToOtherMerchant, null, foreign);
+                return (new CreateCheckoutResult(CreateCheckoutOutcome.SellerBelongsToOtherMerchant, null, foreign), false);
             }
 
             var now = time.GetUtcNow();
@@ -61,16 +90,50 @@ internal sealed class CheckoutGrain(
             await checkout.WriteOrUndoAsync(this, () => checkout.State = new CheckoutState());
         }
 
+        if (checkout.State.OrdersCreated)
+        {
+            // A retry of a checkout whose orders all exist: nothing to create.
+            return (null, true);
+        }
+
         // Creating an order that this checkout created before is a no-op, so a retried checkout converges.
         var creations = command.Orders.Select(line => CreateOrderAsync(command, line)).ToArray();
-        var results = await Task.WhenAll(creations);
+        (string PaymentOrderId, CreatePaymentOrderOutcome Outcome)[] results;
+        try
+        {
+            results = await Task.WhenAll(creations);
+        }
+        catch (Exception exception)
+        {
+            // An order could not be created (the database refused, say): the client hears of a failure, so nothing of this
+            // checkout may be charged. Whatever the faulted creations left behind is released too (a no-op for what is not there).
+            logger.LogWarning(exception, "Checkout {CheckoutId}: creating its orders failed part-way; releasing them", CheckoutId);
+            try
+            {
+                await UndoAsync(command.Orders.Select(line => (line.PaymentOrderId, CreatePaymentOrderOutcome.Created)));
+            }
+            catch (Exception undoFailure)
+            {
+                logger.LogWarning(undoFailure, "Checkout {CheckoutId}: releasing its orders failed too; they are released when they ask", CheckoutId);
+            }
+
+            throw;
+        }
+
         var conflicts = results.Where(result => result.Outcome is CreatePaymentOrderOutcome.BelongsToOtherCheckout or CreatePaymentOrderOutcome.ExistsWithDifferentTerms).ToArray();
         if (conflicts.Length > 0)
         {
             await UndoAsync(results);
-            return new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId);
+            return (new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId), false);
         }
 
+        checkout.State.OrdersCreated = true;
+        await checkout.WriteOrUndoAsync(this, () => checkout.State.OrdersCreated = false);
+        return (null, results.All(result => result.Outcome == CreatePaymentOrderOutcome.AlreadyExists));
+    }
+
+    private async Task<CreateCheckoutResult> ExecuteOrdersAsync(CreateCheckout command, CreateCheckoutOutcome outcome)
+    {
         var deadline = time.GetUtcNow() + command.SynchronousWindow;
         var execution = Task.WhenAll(command.Orders.Select(line => GrainFactory.GetGrain<IPaymentOrderGrain>(line.PaymentOrderId).ExecuteAsync()));
         var finishedInTime = await Task.WhenAny(execution, Task.Delay(command.SynchronousWindow, time)) == execution;
@@ -98,10 +161,38 @@ internal sealed class CheckoutGrain(
             view = await BuildViewAsync();
         }
 
-        var outcome = results.All(result => result.Outcome == CreatePaymentOrderOutcome.AlreadyExists)
-            ? CreateCheckoutOutcome.AlreadyExists
-            : CreateCheckoutOutcome.Created;
         return new CreateCheckoutResult(outcome, view, null);
+    }
+
+    public async Task<OrderGoAhead> ConfirmOrderAsync(string paymentOrderId)
+    {
+        if (!_creating.Wait(0))
+        {
+            return OrderGoAhead.Wait;
+        }
+
+        try
+        {
+            if (!checkout.State.Exists || !checkout.State.PaymentOrderIds.Contains(paymentOrderId))
+            {
+                return OrderGoAhead.Release;
+            }
+
+            if (checkout.State.OrdersCreated)
+            {
+                return OrderGoAhead.Go;
+            }
+
+            // The creation broke off and its undo did not get through either: undo it now. The asking order releases itself
+            // (it waits for this answer, so asking it would deadlock).
+            logger.LogWarning("Checkout {CheckoutId}: its creation broke off part-way; releasing its orders uncharged", CheckoutId);
+            await UndoAsync(checkout.State.PaymentOrderIds.Where(id => id != paymentOrderId).Select(id => (id, CreatePaymentOrderOutcome.Created)));
+            return OrderGoAhead.Release;
+        }
+        finally
+        {
+            _creating.Release();
+        }
     }
 
     /// <summary>An order that waits on the buyer (or on the PSP's webhook) will not finish within the window: no point waiting.</summary>

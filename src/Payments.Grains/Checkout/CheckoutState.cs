@@ -33,4 +33,11 @@ internal sealed class CheckoutState
     /// <summary>The orders that told the checkout they are final (after their own state and events were stored).</summary>
     [Id(8)]
     public List<string> FinalOrderIds { get; set; } = [];
+
+    /// <summary>
+    /// Every order of the checkout was created: from here on they are charged. Until then an order waits, and one whose
+    /// checkout's creation broke off is released, never charged behind the back of a client who was told it failed.
+    /// </summary>
+    [Id(9)]
+    public bool OrdersCreated { get; set; }
 }

@@ -93,7 +93,9 @@ internal sealed partial class PaymentOrderGrain
         var parkedForRefund = State.DeadLettered && ParkedStage() == DeadLetterStore.StagePspRefund;
         var refundBounces = notice.Kind == PspNoticeKind.RefundFailed
             && State.Refunds.Any(refund => refund.RefundId == notice.RefundId && refund.Status == RefundStatus.Succeeded);
-        if (refundBounces && IsDone())
+        var paidLate = notice.Kind == PspNoticeKind.PaymentSucceeded && State.Status == PaymentOrderStatus.Failed && State.ReturnUrl is not null
+            && State.LatePayment is null;
+        if ((refundBounces || paidLate) && IsDone())
         {
             // A finished order has no reminder, and this notice makes it owe effects again: the reminder first, before
             // anything changes, so that a crash after the change is stored still books the reversal.
@@ -102,10 +104,12 @@ internal sealed partial class PaymentOrderGrain
 
         var applied = notice.Kind switch
         {
-            PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty)),
+            PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty))
+                || RecordLatePayment(notice.PaymentIntentId),
             PspNoticeKind.PaymentFailed => Finish(PspChargeOutcome.Declined(notice.FailureCode ?? "payment_failed", notice.FailureMessage, notice.PaymentIntentId)),
             PspNoticeKind.PaymentRequiresAction when State.Status == PaymentOrderStatus.Executing => MoveToRequiresAction(notice.PaymentIntentId),
-            PspNoticeKind.RefundSucceeded or PspNoticeKind.RefundFailed => FinishRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode, notice.PspRefundId),
+            PspNoticeKind.RefundSucceeded or PspNoticeKind.RefundFailed => FinishRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode, notice.PspRefundId)
+                || FinishLateRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode, notice.PspRefundId),
             _ => false,
         };
         if (!applied)
@@ -141,7 +145,7 @@ internal sealed partial class PaymentOrderGrain
     {
         if (State.Status is not (PaymentOrderStatus.Executing or PaymentOrderStatus.RequiresAction))
         {
-            if (State.Status == PaymentOrderStatus.Failed && outcome.Kind == PspOutcomeKind.Succeeded)
+            if (State.Status == PaymentOrderStatus.Failed && outcome.Kind == PspOutcomeKind.Succeeded && State.ReturnUrl is null)
             {
                 // The PSP took money for an order we consider failed: never silently. Reconciliation must see it.
                 logger.LogError("Payment order {PaymentOrderId} is FAILED but the PSP reports a successful payment {PspReference}; needs investigation",
@@ -181,8 +185,17 @@ internal sealed partial class PaymentOrderGrain
     /// <summary>Asks the PSP about a payment it finishes later, once it has been quiet for <see cref="PaymentOrderOptions.PspPollAfter"/>.</summary>
     private async Task CheckPspIfDueAsync()
     {
-        var due = (State.PspCheckedAt ?? State.UpdatedAt) + options.Value.PspPollAfter;
         var now = time.GetUtcNow();
+        // Orders that began to wait before there was a deadline count from their last change.
+        var deadline = (State.ActionRequiredAt ?? State.UpdatedAt) + options.Value.ActionTimeout;
+        if (deadline <= now)
+        {
+            await ExpireActionAsync();
+            return;
+        }
+
+        var due = (State.PspCheckedAt ?? State.UpdatedAt) + options.Value.PspPollAfter;
+        due = due < deadline ? due : deadline;
         if (due > now)
         {
             // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
@@ -202,7 +215,49 @@ internal sealed partial class PaymentOrderGrain
         else
         {
             State.ActionUrl = outcome.ActionUrl ?? State.ActionUrl;
-            ArmRetryTimer(options.Value.PspPollAfter, keepAlive: false);
+            var untilDeadline = deadline - State.PspCheckedAt.Value;
+            ArmRetryTimer(untilDeadline < options.Value.PspPollAfter ? untilDeadline : options.Value.PspPollAfter, keepAlive: false);
+        }
+
+        State.UpdatedAt = State.PspCheckedAt.Value;
+        AssertConsistent();
+        await PersistAsync();
+    }
+
+    /// <summary>
+    /// The buyer has not finished the payment within <see cref="PaymentOrderOptions.ActionTimeout"/>: it is canceled at the
+    /// PSP (the hosted page expired, the payment intent canceled) so nobody can pay it later, and the order FAILS. If the PSP
+    /// says it was paid meanwhile, it is booked as any success; if the PSP cannot be reached, asked again with backoff.
+    /// </summary>
+    private async Task ExpireActionAsync()
+    {
+        var outcome = State.HostedSessionId is { } sessionId
+            ? await psp.CloseHostedPageAsync(PaymentOrderId, sessionId, CancellationToken.None)
+            : State.PspReference is { } intentId
+                ? await psp.CancelChargeAsync(PaymentOrderId, intentId, CancellationToken.None)
+                : PspChargeOutcome.Declined("canceled", "Nothing was registered at the PSP.", null);
+        State.PspCheckedAt = time.GetUtcNow();
+        switch (outcome.Kind)
+        {
+            case PspOutcomeKind.Succeeded:
+                logger.LogInformation("Payment order {PaymentOrderId}: paid at the PSP when its wait for the buyer ran out", PaymentOrderId);
+                Finish(outcome);
+                break;
+            case PspOutcomeKind.Declined:
+                State.HostedPageClosed = State.HostedSessionId is not null;
+                Finish(PspChargeOutcome.Declined(
+                    "action_expired",
+                    $"The buyer did not complete the payment within {options.Value.ActionTimeout}; it was canceled at the PSP.",
+                    State.PspReference));
+                break;
+            default:
+                // Unknown, or still open at the PSP (its cancel did not take): the order stays waiting and asks again.
+                State.ActionExpiryAttempts++;
+                var retry = options.Value.Retry;
+                ArmRetryTimer(RetryDelay.Next(State.ActionExpiryAttempts, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared));
+                logger.LogWarning("Payment order {PaymentOrderId}: could not cancel the unfinished payment at the PSP ({Outcome} {Error}); retrying",
+                    PaymentOrderId, outcome.Kind, outcome.FailureMessage ?? outcome.FailureCode);
+                break;
         }
 
         State.UpdatedAt = State.PspCheckedAt.Value;
@@ -224,8 +279,7 @@ internal sealed partial class PaymentOrderGrain
                 ArmRetryTimer(retry.DelayBase);
                 return;
             case PspOutcomeKind.Succeeded:
-                logger.LogError("Payment order {PaymentOrderId} is FAILED but its hosted page was paid ({PspReference}); needs a refund or investigation",
-                    PaymentOrderId, outcome.PspReference);
+                RecordLatePayment(outcome.PspReference);
                 break;
             case PspOutcomeKind.RequiresAction:
                 ArmRetryTimer(options.Value.Retry.DelayBase);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Payments.Core.Checkout;
 using Payments.Core.Money;
 using Payments.Core.PaymentOrders;
 using Payments.Grains.DeadLetters;
@@ -115,7 +116,31 @@ internal sealed partial class PaymentOrderGrain(
             return;
         }
 
+        if (State.Status == PaymentOrderStatus.NotStarted && !await CheckoutLetsGoAsync())
+        {
+            return;
+        }
+
         await DriveAsync();
+    }
+
+    /// <summary>
+    /// An order its checkout never started (only the checkout starts its orders, once all exist): it is charged only if the
+    /// checkout says every order was created; if the checkout's creation broke off, the order goes, uncharged.
+    /// </summary>
+    private async Task<bool> CheckoutLetsGoAsync()
+    {
+        switch (await GrainFactory.GetGrain<ICheckoutGrain>(State.CheckoutId).ConfirmOrderAsync(PaymentOrderId))
+        {
+            case OrderGoAhead.Go:
+                return true;
+            case OrderGoAhead.Release:
+                logger.LogInformation("Payment order {PaymentOrderId}: its checkout {CheckoutId} was never completed; released uncharged", PaymentOrderId, State.CheckoutId);
+                await ReleaseAsync(State.CheckoutId);
+                return false;
+            default:
+                return false;
+        }
     }
 
     /// <summary>Takes the order as far as it can go now; leaves a timer behind when it has to wait.</summary>
@@ -159,6 +184,11 @@ internal sealed partial class PaymentOrderGrain(
             await CloseHostedPageAsync();
         }
 
+        if (State.Status == PaymentOrderStatus.Failed && State.LatePayment is { IsSettled: false })
+        {
+            await SettleLatePaymentAsync();
+        }
+
         if (State.Status == PaymentOrderStatus.Success)
         {
             await ExecutePendingRefundsAsync();
@@ -187,7 +217,7 @@ internal sealed partial class PaymentOrderGrain(
 
     /// <summary>Nothing left to do with money: no PSP call, no wallet or ledger move. (What the merchant is owed: <see cref="OwesNotices"/>.)</summary>
     private bool IsDone() =>
-        (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed))
+        (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed) && State.LatePayment is null or { IsSettled: true })
         || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
             && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects) && !State.OwesFulfillmentEffects);
 
@@ -219,6 +249,11 @@ internal sealed partial class PaymentOrderGrain(
         }
 
         var now = time.GetUtcNow();
+        if (next == PaymentOrderStatus.RequiresAction)
+        {
+            State.ActionRequiredAt = now;
+        }
+
         State.Status = next;
         State.UpdatedAt = now;
         if (State.History.Count < PaymentOrderState.HistoryLengthMax)
@@ -309,7 +344,7 @@ internal sealed partial class PaymentOrderGrain(
             State.UpdatedAt,
             State.DeadLettered,
             State.Status == PaymentOrderStatus.RequiresAction ? State.ActionUrl : null,
-            State.Refunds.Select(ToRefundView).ToArray(),
+            State.Refunds.Select(ToRefundView).Append(LateRefundView()).OfType<RefundView>().ToArray(),
             State.FulfilledAt,
             State.OwesFulfillmentEffects);
     }

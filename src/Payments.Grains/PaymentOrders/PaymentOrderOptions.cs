@@ -15,6 +15,12 @@ public sealed class PaymentOrderOptions
     public TimeSpan PspPollAfter { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// How long an order waits in REQUIRES_ACTION for the buyer (3-D Secure, a hosted page) before it is canceled at the
+    /// PSP and FAILED, or booked if the PSP says it was paid after all. A day, as Stripe expires checkout sessions.
+    /// </summary>
+    public TimeSpan ActionTimeout { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>
     /// How long the PSP is trusted to remember an idempotency key (Stripe prunes keys after 24 hours). A charge retried
     /// later than this after its first attempt is first looked for at the PSP, and created only if none exists.
     /// </summary>

@@ -146,6 +146,18 @@ internal sealed class PaymentOrderState
     [Id(38)]
     public string? LastReplayRequest { get; set; }
 
+    /// <summary>When the order began to wait for the buyer: <see cref="PaymentOrderOptions.ActionTimeout"/> counts from here.</summary>
+    [Id(39)]
+    public DateTimeOffset? ActionRequiredAt { get; set; }
+
+    /// <summary>A hosted page paid after its order had FAILED: that money goes back to the buyer, once.</summary>
+    [Id(40)]
+    public LatePaymentState? LatePayment { get; set; }
+
+    /// <summary>Tries to cancel an expired payment at the PSP that did not get an answer: the backoff counts them.</summary>
+    [Id(41)]
+    public int ActionExpiryAttempts { get; set; }
+
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);
 }

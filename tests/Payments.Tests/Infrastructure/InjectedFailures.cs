@@ -27,6 +27,10 @@ internal sealed class InjectedFailures : IAsyncDisposable
             $"NEW.grain_id_ext LIKE '%{keySuffix}'" + (payloadContains is null ? string.Empty : $" AND position(convert_to('{payloadContains}', 'UTF8') in NEW.payload) > 0"),
             "injected grain state failure");
 
+    /// <summary>Refuses to clear (ClearStateAsync: the payload set to NULL) the state of the grain whose key ends with <paramref name="keySuffix"/>.</summary>
+    public static Task<InjectedFailures> RejectGrainStateClearsAsync(string connectionString, string keySuffix) =>
+        InstallAsync(connectionString, "orleans_grain_state", "UPDATE", $"NEW.grain_id_ext LIKE '%{keySuffix}' AND NEW.payload IS NULL", "injected grain state failure");
+
     public async ValueTask DisposeAsync() => await ExecuteAsync(_connectionString, $"DROP TRIGGER {_name} ON {_table}; DROP FUNCTION {_name}();");
 
     private static async Task<InjectedFailures> InstallAsync(string connectionString, string table, string events, string condition, string message)
