@@ -49,6 +49,8 @@ public static class PspServiceCollectionExtensions
         {
             httpClient.Timeout = provider.GetRequiredService<IOptions<PspOptions>>().Value.RequestTimeout;
         });
+        // The same typed client, seen as the PSP's record of payment intents (read by the invariants).
+        services.AddTransient(provider => (IPspPaymentIntents)provider.GetRequiredService<IPspClient>());
 
         services.AddOptions<BankOptions>()
             .Bind(configuration.GetSection(BankOptions.SectionName))

@@ -1,10 +1,13 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Payments.Api.Ledger;
 using Payments.Api.Payouts;
+using Payments.Api.Problems;
 using Payments.Core.PaymentOrders;
 using Payments.Core.Payouts;
 using Payments.Core.Wallets;
+using Payments.Psp;
 
 namespace Payments.Api.Operations;
 
@@ -25,24 +28,65 @@ public static class InvariantsApi
 
     private static readonly TimeSpan RereadDelay = TimeSpan.FromMilliseconds(200);
 
-    internal static async Task<Ok<InvariantsResponse>> CheckAsync(
-        LedgerQueries ledger, IGrainFactory grains, UnfinishedPaymentOrders unfinished, UnfinishedPayouts unfinishedPayouts, TimeProvider time, CancellationToken cancellationToken)
+    internal static async Task<Results<Ok<InvariantsResponse>, ProblemHttpResult>> CheckAsync(
+        HttpContext context, LedgerQueries ledger, OperationsQueries queries, IPspPaymentIntents psp, IOptions<OperationsOptions> options,
+        IGrainFactory grains, UnfinishedPaymentOrders unfinished, UnfinishedPayouts unfinishedPayouts, TimeProvider time, CancellationToken cancellationToken)
     {
+        // psp=sample (the default) checks a random sample of orders against the PSP on every call; psp=full checks them all.
+        var mode = context.Request.Query["psp"].ToString();
+        if (mode is not ("" or PspSample or PspFull))
+        {
+            return ApiProblem.Validation(new Dictionary<string, string[]> { ["psp"] = [$"must be {PspSample} (the default) or {PspFull}"] });
+        }
+
         var wallets = await WalletsMatchLedgerAsync(ledger, grains, unfinished, unfinishedPayouts, cancellationToken);
         var orders = await unfinished.ListAsync(cancellationToken);
         var payouts = await unfinishedPayouts.ListAsync(cancellationToken);
         var now = time.GetUtcNow();
+        var pspCheck = new PspChargeInvariants(queries, grains, psp, Math.Clamp(options.Value.ListPageSize, 1, 100_000));
+        var full = mode == PspFull;
+        var atPsp = full ? await pspCheck.FullAsync(cancellationToken) : await pspCheck.SampleAsync(Math.Max(0, options.Value.InvariantsPspSample), cancellationToken);
         var checks = new List<InvariantCheck>
         {
             FromRows("ledger_transactions_balance", await ledger.UnbalancedTransactionsAsync(cancellationToken), "every transaction balances per currency", "unbalanced"),
             FromRows("ledger_sums_to_zero", await ledger.NonZeroCurrencyTotalsAsync(cancellationToken), "debits equal credits in every currency", "non-zero totals"),
             wallets,
-            FromRows("no_double_charge", await ledger.DoubleChargesAsync(cancellationToken), "every payment order paid in at most once, each PSP reference for one order", "double charges"),
+            NoDoubleCharge(await ledger.DoubleChargesAsync(cancellationToken), atPsp, full),
             SuccessfulOrdersSettled(orders, now),
             PayoutsSettled(payouts, now),
+            PspChargesMatchOrders(atPsp, full),
         };
         return TypedResults.Ok(new InvariantsResponse(checks.All(check => check.Ok), checks));
     }
+
+    /// <summary>The ledger's pay-ins (at most one per order, each PSP reference for one order), and the PSP's succeeded intents per order.</summary>
+    private static InvariantCheck NoDoubleCharge(IReadOnlyList<string> booked, PspChargeFindings atPsp, bool full)
+    {
+        var violations = booked.Concat(atPsp.DoubleCharges.Take(20)).ToArray();
+        return violations.Length == 0
+            ? new InvariantCheck("no_double_charge", true, "every payment order paid in at most once, each PSP reference for one order"
+                + $"; {atPsp.OrdersChecked} orders charged at most once at the PSP ({(full ? "all" : "sample")})")
+            : new InvariantCheck("no_double_charge", false, $"double charges: {string.Join("; ", violations)}");
+    }
+
+    /// <summary>Every succeeded PSP charge belongs to a SUCCESS, booked order, and every SUCCESS order has one.</summary>
+    private static InvariantCheck PspChargesMatchOrders(PspChargeFindings atPsp, bool full)
+    {
+        var scope = full ? "all orders" : "a sample of orders";
+        if (atPsp.Error is not null)
+        {
+            return new InvariantCheck("psp_charges_match_orders", false, $"could not read the PSP ({scope}): {atPsp.Error}");
+        }
+
+        return atPsp.Mismatches.Count == 0
+            ? new InvariantCheck("psp_charges_match_orders", true, $"{atPsp.OrdersChecked} orders checked at the PSP ({scope}): each succeeded charge is a SUCCESS, booked order and each SUCCESS order was charged"
+                + (atPsp.InFlight > 0 ? $"; {atPsp.InFlight} still finishing left out" : string.Empty))
+            : new InvariantCheck("psp_charges_match_orders", false, $"{atPsp.Mismatches.Count} mismatches: {string.Join("; ", atPsp.Mismatches.Take(20))}");
+    }
+
+    private const string PspSample = "sample";
+
+    private const string PspFull = "full";
 
     /// <summary>
     /// Each wallet equals its ledger accounts: pending, available, reserved and paid out. A seller that differs is read again

@@ -37,23 +37,128 @@ public sealed class OperationsQueries(NpgsqlDataSource database)
 
     /// <summary>
     /// Every payment order that still has work owed (not final, or effects not applied, or parked): exactly the
-    /// orders holding the durable "drive" reminder, which an order drops once it is done.
+    /// orders holding the durable "drive" reminder, which an order drops once it is done. Read page by page (keyset on the
+    /// grain id, a stable order), so none is left out however many there are.
     /// </summary>
-    public async Task<IReadOnlyList<string>> PaymentOrdersWithWorkOwedAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<string>> PaymentOrdersWithWorkOwedAsync(int pageSize, CancellationToken cancellationToken)
+    {
+        var grainIds = new List<string>();
+        while (true)
+        {
+            await using var command = database.CreateCommand("""
+                SELECT DISTINCT grain_id COLLATE "C"
+                FROM orleans_reminder
+                WHERE reminder_name = 'drive' AND grain_id LIKE 'paymentorder/%' AND ($1::text IS NULL OR grain_id COLLATE "C" > $1::text COLLATE "C")
+                ORDER BY 1
+                LIMIT $2
+                """);
+            command.Parameters.Add(new NpgsqlParameter { Value = grainIds.Count == 0 ? DBNull.Value : grainIds[^1], NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = pageSize });
+            var read = 0;
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                grainIds.Add(reader.GetString(0));
+                read++;
+            }
+
+            if (read < pageSize)
+            {
+                return grainIds.Select(grainId => grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..]).ToArray();
+            }
+        }
+    }
+
+    /// <summary>
+    /// One page of every payment order we hold, in a stable order (keyset on the id); <paramref name="after"/> is the last id of
+    /// the page before. From the orders' stored grain state, so final orders (which hold no reminder) are in it too.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> PaymentOrderIdsPageAsync(string? after, int pageSize, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand($"""
-            SELECT DISTINCT substring(grain_id FROM position('/' IN grain_id) + 1)
-            FROM orleans_reminder
-            WHERE reminder_name = 'drive' AND grain_id LIKE 'paymentorder/%'
-            LIMIT {PageMax}
+            SELECT grain_id_ext FROM orleans_grain_state
+            WHERE grain_type = '{PaymentOrderStateName}' AND payload IS NOT NULL AND grain_id_ext IS NOT NULL
+              AND ($1::text IS NULL OR grain_id_ext COLLATE "C" > $1::text COLLATE "C")
+            ORDER BY grain_id_ext COLLATE "C"
+            LIMIT $2
             """);
-        var ids = new List<string>();
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = pageSize });
+        return await ReadStringsAsync(command, cancellationToken);
+    }
+
+    /// <summary>Up to <paramref name="count"/> payment orders picked at random, for the invariants' sample.</summary>
+    public async Task<IReadOnlyList<string>> SamplePaymentOrderIdsAsync(int count, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand($"""
+            SELECT grain_id_ext FROM orleans_grain_state
+            WHERE grain_type = '{PaymentOrderStateName}' AND payload IS NOT NULL AND grain_id_ext IS NOT NULL
+            ORDER BY random()
+            LIMIT $1
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = count });
+        return await ReadStringsAsync(command, cancellationToken);
+    }
+
+    /// <summary>Of <paramref name="paymentOrderIds"/>, those the ledger holds a pay-in for (the order is SUCCESS and booked).</summary>
+    public async Task<HashSet<string>> BookedPayinsAsync(IReadOnlyCollection<string> paymentOrderIds, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("SELECT DISTINCT payment_order_id FROM ledger_transactions WHERE kind = 'payin' AND payment_order_id = ANY ($1)");
+        command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderIds.ToArray() });
+        return (await ReadStringsAsync(command, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Of <paramref name="paymentOrderIds"/>, those that still have work owed (they hold the "drive" reminder).</summary>
+    public async Task<HashSet<string>> WithWorkOwedAsync(IReadOnlyCollection<string> paymentOrderIds, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT DISTINCT substring(grain_id FROM position('/' IN grain_id) + 1) FROM orleans_reminder
+            WHERE reminder_name = 'drive' AND grain_id = ANY (SELECT 'paymentorder/' || id FROM unnest($1::text[]) AS ids (id))
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderIds.ToArray() });
+        return (await ReadStringsAsync(command, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Of the charges of <paramref name="paymentOrderIds"/>, the PSP references the ledger booked as owed back to the buyer
+    /// (<c>late_payment</c>: a hosted page paid after its order FAILED, refunded): charges accounted for, not lost.
+    /// </summary>
+    public async Task<HashSet<string>> LatePaymentReferencesAsync(IReadOnlyCollection<string> paymentOrderIds, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT DISTINCT psp_reference FROM ledger_transactions
+            WHERE kind = 'late_payment' AND psp_reference IS NOT NULL AND payment_order_id = ANY ($1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderIds.ToArray() });
+        return (await ReadStringsAsync(command, cancellationToken)).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>One page of the payment orders the ledger holds a pay-in for, in id order (keyset).</summary>
+    public async Task<IReadOnlyList<string>> BookedPayinsPageAsync(string? after, int pageSize, CancellationToken cancellationToken)
+    {
+        await using var command = database.CreateCommand("""
+            SELECT DISTINCT payment_order_id COLLATE "C" FROM ledger_transactions
+            WHERE kind = 'payin' AND payment_order_id IS NOT NULL AND ($1::text IS NULL OR payment_order_id COLLATE "C" > $1::text COLLATE "C")
+            ORDER BY 1
+            LIMIT $2
+            """);
+        command.Parameters.Add(new NpgsqlParameter { Value = (object?)after ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = pageSize });
+        return await ReadStringsAsync(command, cancellationToken);
+    }
+
+    /// <summary>The storage name of the payment order grain's state (its <c>PersistentState</c>).</summary>
+    private const string PaymentOrderStateName = "paymentOrder";
+
+    private static async Task<IReadOnlyList<string>> ReadStringsAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var rows = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            ids.Add(reader.GetString(0));
+            rows.Add(reader.GetString(0));
         }
 
-        return ids;
+        return rows;
     }
 }

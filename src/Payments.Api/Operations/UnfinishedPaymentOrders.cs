@@ -1,13 +1,14 @@
+using Microsoft.Extensions.Options;
 using Payments.Core.PaymentOrders;
 
 namespace Payments.Api.Operations;
 
 /// <summary>The payment orders that still owe work, as their grains see them now.</summary>
-public sealed class UnfinishedPaymentOrders(OperationsQueries queries, IGrainFactory grains)
+public sealed class UnfinishedPaymentOrders(OperationsQueries queries, IGrainFactory grains, IOptions<OperationsOptions> options)
 {
     public async Task<IReadOnlyList<PaymentOrderView>> ListAsync(CancellationToken cancellationToken)
     {
-        var ids = await queries.PaymentOrdersWithWorkOwedAsync(cancellationToken);
+        var ids = await queries.PaymentOrdersWithWorkOwedAsync(Math.Clamp(options.Value.ListPageSize, 1, 100_000), cancellationToken);
         var orders = new List<PaymentOrderView>(ids.Count);
         // Bounded fan-out: a handful of grain reads in flight at a time.
         foreach (var chunk in ids.Chunk(32))
