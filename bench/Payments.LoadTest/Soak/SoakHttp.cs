@@ -21,7 +21,7 @@ internal sealed class SoakCounters
     private long _status500;
     private long _status503;
     private long _noAnswer;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> _retried = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _retried = new();
 
     public long Requests => Interlocked.Read(ref _requests);
 
@@ -45,13 +45,13 @@ internal sealed class SoakCounters
         };
     }
 
-    /// <summary>The answers that were sent again, by status (0: none at all), to tell a loaded system from a failing one.</summary>
-    public string RetriedStatuses => string.Join(", ", _retried.OrderBy(pair => pair.Key).Select(pair => $"{pair.Key} x {pair.Value}"));
+    /// <summary>The answers that were sent again, by status or by why there was none, to tell a loaded system from a failing one.</summary>
+    public string RetriedStatuses => string.Join(", ", _retried.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => $"{pair.Key} x {pair.Value}"));
 
-    public void Retried(int status)
+    public void Retried(string why)
     {
         Interlocked.Increment(ref _retries);
-        _retried.AddOrUpdate(status, 1, (_, count) => count + 1);
+        _retried.AddOrUpdate(why, 1, (_, count) => count + 1);
     }
 }
 
@@ -116,6 +116,7 @@ internal sealed class SoakHttp : IDisposable
             var status = 0;
             var body = default(JsonElement);
             TimeSpan? retryAfter = null;
+            string? noAnswer = null;
             try
             {
                 using var request = make();
@@ -124,13 +125,15 @@ internal sealed class SoakHttp : IDisposable
                 retryAfter = response.Headers.RetryAfter?.Delta;
                 body = SoakJson.Parse(await response.Content.ReadAsStringAsync());
             }
-            catch (HttpRequestException)
+            catch (HttpRequestException exception)
             {
                 // Refused or reset: nothing is known about the outcome, so it is asked again like a timeout.
+                noAnswer = exception.HttpRequestError == HttpRequestError.ConnectionError ? "no_connection" : "reset";
             }
             catch (TaskCanceledException)
             {
                 // The client's own timeout.
+                noAnswer = "timeout";
             }
 
             _counters.Answered(status);
@@ -141,7 +144,7 @@ internal sealed class SoakHttp : IDisposable
                 return new SoakAnswer(status, body, tries);
             }
 
-            _counters.Retried(status);
+            _counters.Retried(noAnswer ?? status.ToString(System.Globalization.CultureInfo.InvariantCulture));
             var backoff = TimeSpan.FromMilliseconds(Math.Min(4000, 100 * Math.Pow(2, tries - 1)) * (0.5 + Random.Shared.NextDouble() / 2));
             await Task.Delay(retryAfter is { } wait ? TimeSpan.FromTicks(Math.Min(wait.Ticks, RetryAfterMax.Ticks)) : backoff);
         }
