@@ -6,16 +6,26 @@ namespace Payments.Grains;
 /// </summary>
 internal sealed class Outbox
 {
-    private readonly List<(Task Applying, Action MarkApplied)> _moves = [];
+    private readonly List<(Task Applying, Action MarkApplied, string[] WalletOperations)> _moves = [];
 
     public int Count => _moves.Count;
 
-    /// <summary>Starts <paramref name="apply"/> unless the state says it was <paramref name="applied"/> already.</summary>
-    public void Owe(bool applied, Func<Task> apply, Action markApplied)
+    /// <summary>
+    /// The wallet operation ids of the moves that succeeded in this round: once the owner has stored that they are applied it
+    /// never sends them again, so the wallet may forget them (<see cref="Core.Wallets.ISellerWalletGrain.ForgetOperationsAsync"/>).
+    /// </summary>
+    public IReadOnlyList<string> AppliedWalletOperations =>
+        _moves.Where(move => move.Applying.IsCompletedSuccessfully).SelectMany(move => move.WalletOperations).ToArray();
+
+    /// <summary>
+    /// Starts <paramref name="apply"/> unless the state says it was <paramref name="applied"/> already. A wallet move names the
+    /// wallet operation ids it settles for good (its own, and a reservation it releases).
+    /// </summary>
+    public void Owe(bool applied, Func<Task> apply, Action markApplied, params string[] walletOperations)
     {
         if (!applied)
         {
-            _moves.Add((apply(), markApplied));
+            _moves.Add((apply(), markApplied, walletOperations));
         }
     }
 

@@ -115,4 +115,12 @@ public interface ISellerWalletGrain : IGrainWithStringKey
 
     [Alias("GetAsync"), AlwaysInterleave]
     Task<WalletView> GetAsync();
+
+    /// <summary>
+    /// The sender has stored that these operations are applied and will never send them again: the wallet drops them from its
+    /// dedup set, which so holds only what may still come again instead of every operation ever. One-way: a lost message
+    /// only leaves an id behind. An open reservation's id is kept (the payout settles by it).
+    /// </summary>
+    [Alias("ForgetOperationsAsync"), OneWay]
+    Task ForgetOperationsAsync(IReadOnlyList<string> operationIds);
 }

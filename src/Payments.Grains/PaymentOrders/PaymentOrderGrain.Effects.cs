@@ -43,9 +43,19 @@ internal sealed partial class PaymentOrderGrain
 
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
+        ForgetAppliedWalletOperations(effects);
         if (State.DeadLettered)
         {
             await RecordDeadLetterAsync();
+        }
+    }
+
+    /// <summary>Stored as applied, so never sent again: the wallet need not remember them (a one-way message, not awaited).</summary>
+    private void ForgetAppliedWalletOperations(Outbox effects)
+    {
+        if (effects.AppliedWalletOperations is { Count: > 0 } applied)
+        {
+            _ = GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount).ForgetOperationsAsync(applied);
         }
     }
 
@@ -69,7 +79,7 @@ internal sealed partial class PaymentOrderGrain
             LedgerTransaction.Transfer(externalId, kind, PaymentOrderId, pspReference, debit, credit, money);
 
         var payInId = $"payin:{PaymentOrderId}";
-        effects.Owe(State.WalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true);
+        effects.Owe(State.WalletUpdated, () => wallet.CreditPendingAsync(new CreditPendingFunds(payInId, State.MerchantId, amount)), () => State.WalletUpdated = true, payInId);
         effects.Owe(State.LedgerUpdated, () => ledger.BookAsync(Transfer(payInId, "payin", State.PspReference, receivable, pending, amount)), () => State.LedgerUpdated = true);
         if (effects.Count > 0)
         {
@@ -81,7 +91,7 @@ internal sealed partial class PaymentOrderGrain
             var fulfilled = new Money(State.FulfilledMinor, currency);
             var fulfillmentId = $"fulfillment:{PaymentOrderId}";
             effects.Owe(State.FulfillmentWalletUpdated, () => wallet.MoveAsync(new MoveFunds(fulfillmentId, fulfilled, WalletBucket.Pending, WalletBucket.Available)),
-                () => State.FulfillmentWalletUpdated = true);
+                () => State.FulfillmentWalletUpdated = true, fulfillmentId);
             effects.Owe(State.FulfillmentLedgerUpdated, () => ledger.BookAsync(Transfer(fulfillmentId, "fulfillment", State.PspReference, pending, available, fulfilled)),
                 () => State.FulfillmentLedgerUpdated = true);
         }
@@ -92,7 +102,7 @@ internal sealed partial class PaymentOrderGrain
             var refundId = $"refund:{refund.RefundId}";
             // A refund of a fulfilled order takes from available, which may go below zero (the seller then owes us).
             var refundedFrom = refund.FromAvailable ? WalletBucket.Available : WalletBucket.Pending;
-            effects.Owe(refund.WalletUpdated, () => wallet.MoveAsync(new MoveFunds(refundId, refunded, refundedFrom, To: null)), () => refund.WalletUpdated = true);
+            effects.Owe(refund.WalletUpdated, () => wallet.MoveAsync(new MoveFunds(refundId, refunded, refundedFrom, To: null)), () => refund.WalletUpdated = true, refundId);
             effects.Owe(refund.LedgerUpdated, () => ledger.BookAsync(Transfer(refundId, "refund", refund.PspRefundId, refund.FromAvailable ? available : pending, receivable, refunded)),
                 () => refund.LedgerUpdated = true);
             if (refund.FailedAfterSuccess)
@@ -100,7 +110,7 @@ internal sealed partial class PaymentOrderGrain
                 // The refund bounced: the seller is owed the money again, and the PSP owes it to us again.
                 var reversalId = $"refund_failed:{refund.RefundId}";
                 var returnedTo = refund.ReversalToAvailable ? WalletBucket.Available : WalletBucket.Pending;
-                effects.Owe(refund.ReversalWalletUpdated, () => wallet.MoveAsync(new MoveFunds(reversalId, refunded, From: null, returnedTo)), () => refund.ReversalWalletUpdated = true);
+                effects.Owe(refund.ReversalWalletUpdated, () => wallet.MoveAsync(new MoveFunds(reversalId, refunded, From: null, returnedTo)), () => refund.ReversalWalletUpdated = true, reversalId);
                 effects.Owe(refund.ReversalLedgerUpdated, () => ledger.BookAsync(Transfer(reversalId, "refund_failed", refund.PspRefundId, receivable, refund.ReversalToAvailable ? available : pending, refunded)),
                     () => refund.ReversalLedgerUpdated = true);
             }

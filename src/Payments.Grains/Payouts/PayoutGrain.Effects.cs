@@ -39,6 +39,12 @@ internal sealed partial class PayoutGrain
 
         State.UpdatedAt = time.GetUtcNow();
         await PersistAsync();
+        if (effects.AppliedWalletOperations is { Count: > 0 } applied)
+        {
+            // Stored as applied, so never sent again (the reservation is settled with them): the wallet need not remember them.
+            _ = GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount).ForgetOperationsAsync(applied);
+        }
+
         if (State.DeadLettered)
         {
             await RecordDeadLetterAsync();
@@ -71,13 +77,13 @@ internal sealed partial class PayoutGrain
         if (State.WasPaid)
         {
             effects.Owe(State.PaidWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_paid:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.PaidOut, ReservationId)),
-                () => State.PaidWalletUpdated = true);
+                () => State.PaidWalletUpdated = true, $"payout_paid:{PayoutId}", ReservationId);
             effects.Owe(State.PaidLedgerUpdated, () => ledger.BookAsync(Transfer("payout_paid", reserved, bank)), () => State.PaidLedgerUpdated = true);
         }
         else if (State.Status == Core.Payouts.PayoutStatus.Failed)
         {
             effects.Owe(State.FailedWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_failed:{PayoutId}", amount, WalletBucket.Reserved, WalletBucket.Available, ReservationId)),
-                () => State.FailedWalletUpdated = true);
+                () => State.FailedWalletUpdated = true, $"payout_failed:{PayoutId}", ReservationId);
             effects.Owe(State.FailedLedgerUpdated, () => ledger.BookAsync(Transfer("payout_failed", reserved, available)), () => State.FailedLedgerUpdated = true);
         }
 
@@ -85,7 +91,7 @@ internal sealed partial class PayoutGrain
         {
             // The return reverses the paid moves, so it waits for them: the wallet cannot take back what it has not paid out.
             effects.Owe(State.ReturnWalletUpdated, () => wallet.MoveAsync(new MoveFunds($"payout_returned:{PayoutId}", amount, WalletBucket.PaidOut, WalletBucket.Available)),
-                () => State.ReturnWalletUpdated = true);
+                () => State.ReturnWalletUpdated = true, $"payout_returned:{PayoutId}");
             effects.Owe(State.ReturnLedgerUpdated, () => ledger.BookAsync(Transfer("payout_returned", bank, available)), () => State.ReturnLedgerUpdated = true);
         }
 

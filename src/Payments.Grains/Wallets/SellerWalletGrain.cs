@@ -164,6 +164,21 @@ internal sealed class SellerWalletGrain(
         return new WalletOperationResult(WalletOperationOutcome.Applied);
     }
 
+    public Task ForgetOperationsAsync(IReadOnlyList<string> operationIds)
+    {
+        // Not written now: the next change stores the smaller set. Until then storage still holds the ids, which is safe (an id
+        // that is never sent again is never looked up) and saves a write per operation on the pay-in path.
+        foreach (var operationId in operationIds)
+        {
+            if (!wallet.State.Reservations.ContainsKey(operationId))
+            {
+                wallet.State.AppliedOperations.Remove(operationId);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<WalletView> GetAsync()
     {
         var balances = wallet.State.Balances

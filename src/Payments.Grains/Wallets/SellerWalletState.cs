@@ -11,7 +11,10 @@ internal sealed class SellerWalletState
     [Id(1)]
     public Dictionary<string, CurrencyBalance> Balances { get; set; } = new(StringComparer.Ordinal);
 
-    /// <summary>Every operation applied, so that a retried one is recognised and skipped.</summary>
+    /// <summary>
+    /// The operations applied that their senders may still send again, so that a retried one is recognised and skipped. A sender
+    /// that has stored an operation as applied says so, and it is dropped (the ledger's external id stays the durable record).
+    /// </summary>
     [Id(2)]
     public HashSet<string> AppliedOperations { get; set; } = new(StringComparer.Ordinal);
 
