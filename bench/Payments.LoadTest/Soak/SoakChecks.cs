@@ -208,7 +208,8 @@ internal sealed class SoakChecks(SoakHttp merchant, SoakHttp operators, SoakHttp
     /// <summary>The invariants (each failed one counts), and the stuck lists and dead letters (each entry counts once).</summary>
     private async Task CheckOperationsAsync(SoakReport report)
     {
-        var invariants = await operators.GetAsync("/v1/ops/invariants");
+        // psp=full: the invariants also compare every PSP charge with our orders and pay-ins, not a sample.
+        var invariants = await operators.GetAsync("/v1/ops/invariants?psp=full");
         if (invariants.Status != 200 || !SoakJson.True(invariants.Body, "ok"))
         {
             var failed = SoakJson.Items(invariants.Body, "checks").Where(check => !SoakJson.True(check, "ok")).ToArray();
