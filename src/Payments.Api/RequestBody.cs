@@ -49,13 +49,47 @@ public static class RequestBody
 
     public static (JsonDocument? Document, ProblemHttpResult? Problem) ParseJson(byte[] bytes)
     {
+        JsonDocument document;
         try
         {
-            return (JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 }), null);
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 32 });
         }
         catch (JsonException exception)
         {
             return (null, ApiProblem.InvalidJson(exception.Message));
+        }
+
+        // The parser accepts escapes of lone surrogates ("\ud800"), but reading such a string throws, which every handler
+        // would turn into a 500: text that is not Unicode is not valid JSON for us.
+        if (HasInvalidText(document.RootElement))
+        {
+            document.Dispose();
+            return (null, ApiProblem.InvalidJson("A string or name holds an escaped lone surrogate, which is not Unicode text."));
+        }
+
+        return (document, null);
+    }
+
+    private static bool HasInvalidText(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    return false;
+                case JsonValueKind.Array:
+                    return element.EnumerateArray().Any(HasInvalidText);
+                case JsonValueKind.Object:
+                    return element.EnumerateObject().Any(property => property.Name.Length < 0 || HasInvalidText(property.Value));
+                default:
+                    return false;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
         }
     }
 }

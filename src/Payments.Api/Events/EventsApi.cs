@@ -69,7 +69,8 @@ public static class EventsApi
         long? after = null;
         if (query["starting_after"].ToString() is { Length: > 0 } startingAfter)
         {
-            after = startingAfter.Length <= 64 ? await queries.SequenceOfAsync(merchantId, startingAfter, cancellationToken) : null;
+            // A NUL cannot be in an id, nor in a PostgreSQL text parameter (it would be a 500): it is an id that is not yours.
+            after = startingAfter.Length <= 64 && !startingAfter.Contains('\0', StringComparison.Ordinal) ? await queries.SequenceOfAsync(merchantId, startingAfter, cancellationToken) : null;
             if (after is null)
             {
                 errors["starting_after"] = ["must be the id of one of your events"];

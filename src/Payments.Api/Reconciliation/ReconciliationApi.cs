@@ -90,7 +90,7 @@ public static class ReconciliationApi
             var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
             source = JsonFields.RequiredString(root, "source", ReconciliationSources.IsKnown, "is required: \"psp\" or \"bank\"", errors) ?? string.Empty;
             var dateField = source == ReconciliationSources.Bank ? "statement_date" : "settlement_date";
-            var text = JsonFields.RequiredString(root, dateField, IsDate, "is required: a date such as \"2026-11-20\"", errors);
+            var text = JsonFields.RequiredString(root, dateField, IsDate, "is required: a date such as \"2026-11-20\" (years 2000-2999)", errors);
             // Unknown fields are ignored (API conventions), but the other source's date is a mistake worth naming.
             var otherDate = dateField == "settlement_date" ? "statement_date" : "settlement_date";
             if (root.TryGetProperty(otherDate, out _) && ReconciliationSources.IsKnown(source))
@@ -207,6 +207,14 @@ public static class ReconciliationApi
         var breakClass = Choice("class", Classes);
         var status = Choice("status", Statuses);
         var limit = PageLimit.Read(query, 100, ReconciliationBreakStore.LimitMax, errors);
+        foreach (var name in new[] { "payment_order_id", "run_id", "starting_after" })
+        {
+            // PostgreSQL text cannot hold a NUL: the query would fail (a 500), so it is refused as what it is, a bad id.
+            if (query[name].ToString().Contains('\0', StringComparison.Ordinal))
+            {
+                errors[name] = ["must not contain a NUL character"];
+            }
+        }
 
         if (errors.Count > 0)
         {
@@ -269,5 +277,10 @@ public static class ReconciliationApi
         });
     }
 
-    private static bool IsDate(string text) => DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _);
+    /// <summary>
+    /// A yyyy-MM-dd date from 2000 to 2999. A run reaches days around its date (look-back, lags, the next day) and the PSP's
+    /// timestamps, so 9999-12-31 was accepted (202) and then failed on every tick forever with an overflow.
+    /// </summary>
+    private static bool IsDate(string text) =>
+        DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) && date.Year is >= 2000 and <= 2999;
 }

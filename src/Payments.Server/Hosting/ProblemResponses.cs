@@ -11,7 +11,8 @@ internal static class ProblemResponses
     {
         app.UseExceptionHandler(handler => handler.Run(async context =>
         {
-            var (status, code, title) = Classify(context.Features.Get<IExceptionHandlerFeature>()?.Error);
+            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var (status, code, title) = IsBadDashboardArgument(context, error) ? (400, "bad_request", "The request is malformed") : Classify(error);
             if (status == StatusCodes.Status503ServiceUnavailable)
             {
                 context.Response.Headers.RetryAfter = code == DatabaseUnavailableCode ? DatabaseRetryAfterSeconds : ClusterRetryAfterSeconds;
@@ -55,6 +56,29 @@ internal static class ProblemResponses
         _ when ClusterFailures.IsClusterFailure(error) => (503, "cluster_unavailable", "Briefly unavailable; retry"),
         _ => (500, "internal_error", "Something went wrong on our side"),
     };
+
+    /// <summary>
+    /// The Orleans dashboard (a package we only map) reads a silo address from its paths and throws when it is not one
+    /// (<c>GET /dashboard/SiloCounters/x</c>: a FormatException inside the grain's activation, or an ArgumentException for an
+    /// empty one). That is the client's mistake: 400, not 500.
+    /// </summary>
+    private static bool IsBadDashboardArgument(HttpContext context, Exception? error)
+    {
+        if (!context.Request.Path.StartsWithSegments("/dashboard", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        for (var cause = error; cause is not null; cause = cause.InnerException)
+        {
+            if (cause is FormatException or ArgumentException)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static async Task WriteAsync(HttpContext context, int status, string code, string title)
     {
