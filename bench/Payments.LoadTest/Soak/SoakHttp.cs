@@ -72,7 +72,9 @@ internal sealed class SoakHttp : IDisposable
     public SoakHttp(Uri baseAddress, string? apiKey, SoakCounters counters)
     {
         _counters = counters;
-        _client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+        // No redirects followed: the simulator's pages answer a buyer's submit with a redirect to the shop's return_url,
+        // which is the answer (the shop is not there to be reached).
+        _client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1), AllowAutoRedirect = false })
         {
             BaseAddress = baseAddress,
             // Longer than the API's synchronous window (5 s) and the gateway's failover retries (10 s): a slow answer is
@@ -128,7 +130,7 @@ internal sealed class SoakHttp : IDisposable
             catch (HttpRequestException exception)
             {
                 // Refused or reset: nothing is known about the outcome, so it is asked again like a timeout.
-                noAnswer = exception.HttpRequestError == HttpRequestError.ConnectionError ? "no_connection" : "reset";
+                noAnswer = exception.HttpRequestError.ToString();
             }
             catch (TaskCanceledException)
             {
