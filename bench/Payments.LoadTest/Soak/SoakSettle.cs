@@ -25,7 +25,7 @@ internal sealed class SoakSettle(SoakHttp merchant, SoakHttp operators, SoakHttp
             open = await OpenCheckoutsAsync(open);
             openPayouts = await OpenPayoutsAsync(openPayouts);
             var stuck = open.Count + openPayouts.Count == 0 ? await OperationsOpenAsync() : -1;
-            var undelivered = stuck == 0 ? (await WebhooksAsync()).Owed.Count(id => !receiver.Events.ContainsKey(id)) : -1;
+            var undelivered = stuck == 0 ? (await WebhooksAsync()).Owed.Count(id => !receiver.Events.ContainsKey(id)) + OutcomesWithoutEvent().Count : -1;
             if (undelivered == 0)
             {
                 log($"settle: everything final, the invariants hold and every event is delivered after {clock.Elapsed.TotalSeconds:F0} s");
@@ -37,7 +37,7 @@ internal sealed class SoakSettle(SoakHttp merchant, SoakHttp operators, SoakHttp
                 lastLog = clock.Elapsed;
                 log($"settle: after {clock.Elapsed.TotalSeconds:F0} s {open.Count} checkouts and {openPayouts.Count} payouts not final"
                     + (stuck > 0 ? $", the operations say {stuck} open (stuck lists, failed invariants)" : "")
-                    + (undelivered > 0 ? $", {undelivered} events not delivered" : "")
+                    + (undelivered > 0 ? $", {undelivered} events not delivered (outcomes without one: {string.Join(", ", OutcomesWithoutEvent().Take(3))})" : "")
                     + (open.Count > 0 ? $"; e.g. {string.Join(", ", open.Take(3).Select(c => c.CheckoutId))}" : ""));
                 if (clock.Elapsed > bound)
                 {
@@ -47,6 +47,23 @@ internal sealed class SoakSettle(SoakHttp merchant, SoakHttp operators, SoakHttp
 
             await Task.Delay(Poll);
         }
+    }
+
+    /// <summary>
+    /// Outcomes whose event has not reached the endpoint yet: each accepted checkout's completion, each order's success or
+    /// failure, each payout's last word. An event is written after its change is stored, perhaps after retries, so it is
+    /// waited for, not expected at once.
+    /// </summary>
+    public List<string> OutcomesWithoutEvent()
+    {
+        var delivered = receiver.Events.Values.Select(e => (e.Type, e.ObjectId)).ToHashSet();
+        bool Has(string id, params string[] types) => types.Any(type => delivered.Contains((type, id)));
+        return record.Checkouts.Values.Where(c => !Has(c.CheckoutId, "checkout.completed")).Select(c => $"checkout.completed {c.CheckoutId}")
+            .Concat(record.Checkouts.Values.SelectMany(c => c.Orders)
+                .Where(o => !Has(o.PaymentOrderId, "payment_order.succeeded", "payment_order.failed"))
+                .Select(o => $"payment_order.succeeded|failed {o.PaymentOrderId}"))
+            .Concat(record.Payouts.Keys.Where(id => !Has(id, "payout.paid", "payout.failed")).Select(id => $"payout.paid|failed {id}"))
+            .ToList();
     }
 
     /// <summary>The merchant's events about this run's objects, from the log, oldest first.</summary>
