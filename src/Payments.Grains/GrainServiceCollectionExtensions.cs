@@ -30,6 +30,8 @@ public static class GrainServiceCollectionExtensions
             .ValidateOnStart();
         services.AddOptions<FulfillmentOptions>().Bind(configuration.GetSection(FulfillmentOptions.SectionName))
             .Validate(options => options.AutoAfter > TimeSpan.Zero, "Fulfillment:AutoAfter must be positive.").ValidateOnStart();
+        services.AddOptions<Wallets.WalletOptions>().Bind(configuration.GetSection(Wallets.WalletOptions.SectionName))
+            .Validate(options => options.ForgetAfter >= TimeSpan.Zero, "Wallets:ForgetAfter must not be negative.").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
         services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName))
             // The sweep must know the gateway's lock timeout to leave keys of requests in flight alone.

@@ -49,9 +49,9 @@ public interface IPspClient
     /// Cancels a payment the buyer never finished (a 3-D Secure page left open), so nobody can pay it later:
     /// <see cref="PspOutcomeKind.Declined"/> (code <c>canceled</c>) once canceled; if it was paid meanwhile,
     /// <see cref="PspOutcomeKind.Succeeded"/>; still open or unreachable, <see cref="PspOutcomeKind.RequiresAction"/> or
-    /// <see cref="PspOutcomeKind.Unknown"/>, to try again.
+    /// <see cref="PspOutcomeKind.Unknown"/>, to try again (with the next <paramref name="attempt"/>, which keys the request).
     /// </summary>
-    Task<PspChargeOutcome> CancelChargeAsync(string paymentOrderId, string pspReference, CancellationToken cancellationToken);
+    Task<PspChargeOutcome> CancelChargeAsync(string paymentOrderId, string pspReference, int attempt, CancellationToken cancellationToken);
 
     /// <summary>Refunds part or all of a charge, idempotent by the refund id. Never throws for PSP or network failures.</summary>
     Task<PspRefundOutcome> RefundAsync(PspRefundRequest request, CancellationToken cancellationToken);

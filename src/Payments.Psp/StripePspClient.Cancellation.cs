@@ -2,10 +2,10 @@ using Stripe;
 
 namespace Payments.Psp;
 
-/// <summary>Canceling a payment the buyer never finished (3-D Secure abandoned), keyed <c>cancel:{payment order id}</c>.</summary>
+/// <summary>Canceling a payment the buyer never finished (3-D Secure abandoned), keyed <c>cancel:{payment order id}:{attempt}</c>.</summary>
 public sealed partial class StripePspClient
 {
-    public async Task<PspChargeOutcome> CancelChargeAsync(string paymentOrderId, string pspReference, CancellationToken cancellationToken)
+    public async Task<PspChargeOutcome> CancelChargeAsync(string paymentOrderId, string pspReference, int attempt, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(pspReference);
 
@@ -15,7 +15,9 @@ public sealed partial class StripePspClient
             async token => FromPaymentIntent(await _paymentIntents.CancelAsync(
                 pspReference,
                 new PaymentIntentCancelOptions { CancellationReason = "abandoned" },
-                new RequestOptions { IdempotencyKey = $"cancel:{paymentOrderId}" },
+                // A key per attempt: a refusal is stored under its key, and a later cancel (the payment no longer processing)
+                // must really be tried again. Canceling is idempotent at the PSP in any case.
+                new RequestOptions { IdempotencyKey = $"cancel:{paymentOrderId}:{attempt}" },
                 token).ConfigureAwait(false)),
             FromLookupStripeException,
             cancellationToken).ConfigureAwait(false);

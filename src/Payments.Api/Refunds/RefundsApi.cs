@@ -68,6 +68,13 @@ public static class RefundsApi
                 else
                 {
                     amountText = JsonFields.OptionalString(root, "amount", "must be a decimal string such as \"40.00\"", errors);
+                    if (amountText is not null && !IsPositiveDecimal(amountText))
+                    {
+                        // Checked before the key is taken, like every field: such a 400 is not stored under the key. (How many
+                        // decimals the order's currency allows is known only once the order is read.)
+                        errors["amount"] = ["must be a positive decimal string such as \"40.00\""];
+                    }
+
                     reason = JsonFields.OptionalString(root, "reason", $"must be a string of 1-{ReasonLengthMax} characters", errors);
                     if (reason is { Length: 0 or > ReasonLengthMax })
                     {
@@ -132,6 +139,16 @@ public static class RefundsApi
     /// </summary>
     internal static string LegacyRefundId(string merchantId, string idempotencyKey) =>
         "re_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{merchantId}\n{idempotencyKey}")))[..24];
+
+    /// <summary>Digits with an optional fraction, not all zero: the shape every amount has whatever its currency.</summary>
+    private static bool IsPositiveDecimal(string text)
+    {
+        var point = text.IndexOf('.', StringComparison.Ordinal);
+        var whole = point < 0 ? text : text[..point];
+        var fraction = point < 0 ? string.Empty : text[(point + 1)..];
+        return text.Length <= 40 && whole.Length > 0 && whole.All(char.IsAsciiDigit) && (point < 0 || (fraction.Length > 0 && fraction.All(char.IsAsciiDigit)))
+            && text.Any(c => c is >= '1' and <= '9');
+    }
 
     private static string NotRefundableReason(string paymentOrderId, PaymentOrderView order) =>
         order.Status != PaymentOrderStatus.Success ? $"Payment order '{paymentOrderId}' is {order.Status.ToWireName()}: only a SUCCESS order can be refunded."

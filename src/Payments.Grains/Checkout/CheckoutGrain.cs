@@ -83,17 +83,12 @@ internal sealed class CheckoutGrain(
                 BuyerId = command.BuyerId,
                 RequestFingerprint = fingerprint,
                 PaymentOrderIds = command.Orders.Select(line => line.PaymentOrderId).ToList(),
+                CreationPending = true,
                 CreatedAt = now,
                 UpdatedAt = now,
             };
             // Not stored, so the checkout does not exist: memory must not say otherwise to the retry.
             await checkout.WriteOrUndoAsync(this, () => checkout.State = new CheckoutState());
-        }
-
-        if (checkout.State.OrdersCreated)
-        {
-            // A retry of a checkout whose orders all exist: nothing to create.
-            return (null, true);
         }
 
         // Creating an order that this checkout created before is a no-op, so a retried checkout converges.
@@ -127,8 +122,12 @@ internal sealed class CheckoutGrain(
             return (new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId), false);
         }
 
-        checkout.State.OrdersCreated = true;
-        await checkout.WriteOrUndoAsync(this, () => checkout.State.OrdersCreated = false);
+        if (checkout.State.CreationPending)
+        {
+            checkout.State.CreationPending = false;
+            await checkout.WriteOrUndoAsync(this, () => checkout.State.CreationPending = true);
+        }
+
         return (null, results.All(result => result.Outcome == CreatePaymentOrderOutcome.AlreadyExists));
     }
 
@@ -178,7 +177,19 @@ internal sealed class CheckoutGrain(
                 return OrderGoAhead.Release;
             }
 
-            if (checkout.State.OrdersCreated)
+            if (!checkout.State.CreationPending)
+            {
+                return OrderGoAhead.Go;
+            }
+
+            // Memory may be behind storage (a write whose answer was lost was undone here but did commit): ask storage.
+            await checkout.ReadStateAsync();
+            if (!checkout.State.Exists || !checkout.State.PaymentOrderIds.Contains(paymentOrderId))
+            {
+                return OrderGoAhead.Release;
+            }
+
+            if (!checkout.State.CreationPending)
             {
                 return OrderGoAhead.Go;
             }

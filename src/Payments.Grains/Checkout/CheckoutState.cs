@@ -35,9 +35,10 @@ internal sealed class CheckoutState
     public List<string> FinalOrderIds { get; set; } = [];
 
     /// <summary>
-    /// Every order of the checkout was created: from here on they are charged. Until then an order waits, and one whose
-    /// checkout's creation broke off is released, never charged behind the back of a client who was told it failed.
+    /// Set with the checkout's first write and cleared once every order exists: from then on they are charged. Until then an
+    /// order waits, and one whose checkout's creation broke off is released, never charged behind the back of a client who
+    /// was told it failed. (Put this way round so that checkouts stored before the flag existed read as created.)
     /// </summary>
     [Id(9)]
-    public bool OrdersCreated { get; set; }
+    public bool CreationPending { get; set; }
 }

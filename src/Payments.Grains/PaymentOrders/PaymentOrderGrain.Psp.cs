@@ -186,8 +186,10 @@ internal sealed partial class PaymentOrderGrain
     private async Task CheckPspIfDueAsync()
     {
         var now = time.GetUtcNow();
-        // Orders that began to wait before there was a deadline count from their last change.
-        var deadline = (State.ActionRequiredAt ?? State.UpdatedAt) + options.Value.ActionTimeout;
+        // Orders that began to wait before there was a deadline count from their last change, fixed now (and stored with the
+        // next write), or every poll would push their deadline on.
+        State.ActionRequiredAt ??= State.UpdatedAt;
+        var deadline = State.ActionRequiredAt.Value + options.Value.ActionTimeout;
         if (deadline <= now)
         {
             await ExpireActionAsync();
@@ -234,7 +236,7 @@ internal sealed partial class PaymentOrderGrain
         var outcome = State.HostedSessionId is { } sessionId
             ? await psp.CloseHostedPageAsync(PaymentOrderId, sessionId, CancellationToken.None)
             : State.PspReference is { } intentId
-                ? await psp.CancelChargeAsync(PaymentOrderId, intentId, CancellationToken.None)
+                ? await psp.CancelChargeAsync(PaymentOrderId, intentId, State.ActionExpiryAttempts, CancellationToken.None)
                 : PspChargeOutcome.Declined("canceled", "Nothing was registered at the PSP.", null);
         State.PspCheckedAt = time.GetUtcNow();
         switch (outcome.Kind)
@@ -243,7 +245,7 @@ internal sealed partial class PaymentOrderGrain
                 logger.LogInformation("Payment order {PaymentOrderId}: paid at the PSP when its wait for the buyer ran out", PaymentOrderId);
                 Finish(outcome);
                 break;
-            case PspOutcomeKind.Declined:
+            case PspOutcomeKind.Declined when State.HostedSessionId is not null || outcome.FailureCode == "canceled":
                 State.HostedPageClosed = State.HostedSessionId is not null;
                 Finish(PspChargeOutcome.Declined(
                     "action_expired",
@@ -251,7 +253,8 @@ internal sealed partial class PaymentOrderGrain
                     State.PspReference));
                 break;
             default:
-                // Unknown, or still open at the PSP (its cancel did not take): the order stays waiting and asks again.
+                // Unknown, or not canceled at the PSP (its cancel was refused while the payment was processing, which may yet
+                // fail back to payable): the order stays waiting and cancels again, with the next attempt's key.
                 State.ActionExpiryAttempts++;
                 var retry = options.Value.Retry;
                 ArmRetryTimer(RetryDelay.Next(State.ActionExpiryAttempts, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared));

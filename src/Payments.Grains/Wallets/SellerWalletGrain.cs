@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using Payments.Core.Money;
 using Payments.Core.Wallets;
 
@@ -5,12 +6,34 @@ namespace Payments.Grains.Wallets;
 
 /// <summary>One seller's balances. Not reentrant: every change is serialized and written before it is acknowledged.</summary>
 internal sealed class SellerWalletGrain(
-    [PersistentState("wallet", GrainStorage.Name)] IPersistentState<SellerWalletState> wallet) : Grain, ISellerWalletGrain
+    [PersistentState("wallet", GrainStorage.Name)] IPersistentState<SellerWalletState> wallet,
+    IOptions<WalletOptions> options,
+    TimeProvider time) : Grain, ISellerWalletGrain
 {
+    /// <summary>Forget notices taken since the last write: stored with the next change, or when the wallet deactivates.</summary>
+    private bool _forgettableUnsaved;
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         AssertConsistent();
         return Task.CompletedTask;
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_forgettableUnsaved && wallet.State.MerchantId is not null)
+        {
+            // Otherwise the notices are lost with the activation and those ids stay for good. A failure here only leaves them.
+            ForgetDueOperations();
+            try
+            {
+                await wallet.WriteStateAsync(cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OutOfMemoryException)
+            {
+                // Storage keeps the ids a little longer: only the set's size suffers, never a balance.
+            }
+        }
     }
 
     public async Task<ClaimSellerResult> ClaimAsync(ClaimSeller command)
@@ -160,23 +183,40 @@ internal sealed class SellerWalletGrain(
         }
 
         // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
+        ForgetDueOperations();
         await wallet.WriteOrUndoAsync(this, Undo);
+        _forgettableUnsaved = false;
         return new WalletOperationResult(WalletOperationOutcome.Applied);
     }
 
     public Task ForgetOperationsAsync(IReadOnlyList<string> operationIds)
     {
-        // Not written now: the next change stores the smaller set. Until then storage still holds the ids, which is safe (an id
-        // that is never sent again is never looked up) and saves a write per operation on the pay-in path.
+        // Only noted: the id is dropped Wallets:ForgetAfter later, by a write that happens anyway (the next change, or the
+        // deactivation), so the pay-in path pays no extra write. Keeping an id longer is always safe.
+        var now = time.GetUtcNow();
         foreach (var operationId in operationIds)
         {
-            if (!wallet.State.Reservations.ContainsKey(operationId))
+            if (wallet.State.AppliedOperations.Contains(operationId) && wallet.State.ForgettableSince.TryAdd(operationId, now))
             {
-                wallet.State.AppliedOperations.Remove(operationId);
+                _forgettableUnsaved = true;
             }
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>Drops the ids whose senders said long enough ago that they will never send them again; an open reservation's stays.</summary>
+    private void ForgetDueOperations()
+    {
+        var before = time.GetUtcNow() - options.Value.ForgetAfter;
+        foreach (var (operationId, since) in wallet.State.ForgettableSince.ToArray())
+        {
+            if (since <= before && !wallet.State.Reservations.ContainsKey(operationId))
+            {
+                wallet.State.AppliedOperations.Remove(operationId);
+                wallet.State.ForgettableSince.Remove(operationId);
+            }
+        }
     }
 
     public Task<WalletView> GetAsync()

@@ -22,6 +22,13 @@ internal sealed class SellerWalletState
     [Id(3)]
     public Dictionary<string, Reservation> Reservations { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Applied operations whose senders have stored them as applied, with when they said so: dropped from
+    /// <see cref="AppliedOperations"/> once <c>Wallets:ForgetAfter</c> has passed.
+    /// </summary>
+    [Id(4)]
+    public Dictionary<string, DateTimeOffset> ForgettableSince { get; set; } = new(StringComparer.Ordinal);
+
     [GenerateSerializer, Alias("Payments.Grains.WalletReservation")]
     internal sealed record Reservation([property: Id(0)] string Currency, [property: Id(1)] long AmountMinor);
 

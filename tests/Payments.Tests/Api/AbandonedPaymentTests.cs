@@ -7,7 +7,8 @@ namespace Payments.Tests.Api;
 
 /// <summary>
 /// A server where a buyer has 4 s to finish a payment (production: a day) and the PSP is never polled meanwhile, so that
-/// only the deadline ends an unfinished payment; reminders every 2 s.
+/// only the deadline ends an unfinished payment; reminders every 2 s; wallets forget an operation as soon as its sender
+/// has stored it (production: an hour later).
 /// </summary>
 public sealed class AbandonedPaymentsFixture : IAsyncLifetime
 {
@@ -21,6 +22,7 @@ public sealed class AbandonedPaymentsFixture : IAsyncLifetime
         ["PaymentOrders:PspPollAfter"] = "01:00:00",
         ["Server:ReminderPeriodMin"] = "00:00:01",
         ["PaymentOrders:ReminderPeriod"] = "00:00:02",
+        ["Wallets:ForgetAfter"] = "00:00:00",
     });
 
     public async Task DisposeAsync()

@@ -11,6 +11,26 @@ public sealed class RefundTests(ServerFixture fixture)
     private readonly HttpClient _merchant = fixture.Server.CreateClient();
     private readonly HttpClient _operator = fixture.Server.CreateClient(TestServer.OperatorKey);
 
+    [Theory]
+    [InlineData("1e5")]
+    [InlineData("-1.00")]
+    [InlineData("0.00")]
+    [InlineData("1.")]
+    public async Task A_malformed_refund_amount_is_refused_before_the_key_is_taken(string amount)
+    {
+        var (orderId, _) = await PaidOrderAsync("9.00");
+        var key = Ids.New("key");
+
+        using var refused = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount }, key);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("validation_failed", (await refused.JsonAsync()).Str("code"));
+
+        // Not stored under the key: the corrected request with the same key runs (no 422 for another body, no replayed 400).
+        using var corrected = await _merchant.PostJsonAsync($"/v1/payments/{orderId}/refunds", new { amount = "2.00" }, key);
+        Assert.Equal(HttpStatusCode.Created, corrected.StatusCode);
+        Assert.Equal("2.00", (await corrected.JsonAsync()).Str("amount"));
+    }
+
     [Fact]
     public async Task Partial_refunds_add_up_and_the_ledger_and_wallet_follow_each()
     {

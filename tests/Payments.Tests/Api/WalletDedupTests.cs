@@ -4,8 +4,8 @@ using Payments.Tests.Infrastructure;
 namespace Payments.Tests.Api;
 
 /// <summary>A wallet remembers only the operations that may still come again, not every one it ever applied.</summary>
-[Collection(ServerCollection.Name)]
-public sealed class WalletDedupTests(ServerFixture fixture)
+[Collection(AbandonedPaymentsCollection.Name)]
+public sealed class WalletDedupTests(AbandonedPaymentsFixture fixture)
 {
     private readonly HttpClient _merchant = fixture.Server.CreateClient();
     private readonly HttpClient _operator = fixture.Server.CreateClient(TestServer.OperatorKey);
