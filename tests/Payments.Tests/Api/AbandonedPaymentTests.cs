@@ -10,29 +10,16 @@ namespace Payments.Tests.Api;
 /// only the deadline ends an unfinished payment; reminders every 2 s; wallets forget an operation as soon as its sender
 /// has stored it (production: an hour later).
 /// </summary>
-public sealed class AbandonedPaymentsFixture : IAsyncLifetime
+public sealed class AbandonedPaymentsFixture : DedicatedServerFixture
 {
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), new Dictionary<string, string?>
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["PaymentOrders:ActionTimeout"] = "00:00:04",
         ["PaymentOrders:PspPollAfter"] = "01:00:00",
         ["Server:ReminderPeriodMin"] = "00:00:01",
         ["PaymentOrders:ReminderPeriod"] = "00:00:02",
         ["Wallets:ForgetAfter"] = "00:00:00",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
-        }
-    }
+    };
 }
 
 [CollectionDefinition(Name)]

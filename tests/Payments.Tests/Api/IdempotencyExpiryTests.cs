@@ -11,28 +11,15 @@ using Payments.Tests.Infrastructure;
 namespace Payments.Tests.Api;
 
 /// <summary>A server whose Idempotency-Keys are kept 4 s (and swept with no margin), so that expiry plays out within a test.</summary>
-public sealed class IdempotencyExpiryServerFixture : IAsyncLifetime
+public sealed class IdempotencyExpiryServerFixture : DedicatedServerFixture
 {
     public static readonly TimeSpan Retention = TimeSpan.FromSeconds(4);
 
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), new Dictionary<string, string?>
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Idempotency:Retention"] = Retention.ToString(),
         ["Idempotency:SweepMargin"] = "00:00:00",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
-        }
-    }
+    };
 }
 
 public sealed class IdempotencyExpiryTests(IdempotencyExpiryServerFixture fixture) : IClassFixture<IdempotencyExpiryServerFixture>

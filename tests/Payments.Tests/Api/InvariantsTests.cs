@@ -9,25 +9,12 @@ namespace Payments.Tests.Api;
 /// A server of its own for tests that break invariants on purpose (a charge behind our back, a ledger past 64 bits), so that
 /// the shared server's invariants stay green. SQL pages of 250 rows, so every listing here reads several.
 /// </summary>
-public sealed class InvariantsServerFixture : IAsyncLifetime
+public sealed class InvariantsServerFixture : DedicatedServerFixture
 {
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), new Dictionary<string, string?>
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Operations:ListPageSize"] = "250",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
-        }
-    }
+    };
 }
 
 [CollectionDefinition(Name)]

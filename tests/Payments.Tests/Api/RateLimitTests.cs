@@ -4,44 +4,34 @@ using Payments.Tests.Infrastructure;
 namespace Payments.Tests.Api;
 
 /// <summary>A server with tiny buckets: 3 requests at once, then 1 a second, per key, per IP without a key, and for PSP webhooks.</summary>
-public sealed class RateLimitServerFixture : IAsyncLifetime
+public sealed class RateLimitServerFixture : DedicatedServerFixture
 {
     public const int Burst = 3;
 
     /// <summary>Keys of their own, one or two per test, so that no test finds a bucket another emptied.</summary>
     public static readonly string[] Keys = ["sk_test_rl_0", "sk_test_rl_1", "sk_test_rl_2", "sk_test_rl_3", "sk_test_rl_4", "sk_test_rl_5"];
 
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
-    public async Task InitializeAsync()
+    protected override IDictionary<string, string?> Settings
     {
-        var settings = new Dictionary<string, string?>
+        get
         {
-            ["RateLimiting:PermitsPerSecond"] = "1",
-            ["RateLimiting:Burst"] = $"{Burst}",
-            ["RateLimiting:AnonymousPermitsPerSecond"] = "1",
-            ["RateLimiting:AnonymousBurst"] = $"{Burst}",
-            ["RateLimiting:PspWebhooksPermitsPerSecond"] = "1",
-            ["RateLimiting:PspWebhooksBurst"] = $"{Burst}",
-        };
-        for (var i = 0; i < Keys.Length; i++)
-        {
-            // After the three keys every test server has.
-            settings[$"Auth:ApiKeys:{i + 3}:Key"] = Keys[i];
-            settings[$"Auth:ApiKeys:{i + 3}:MerchantId"] = "merchant_a";
-        }
+            var settings = new Dictionary<string, string?>
+            {
+                ["RateLimiting:PermitsPerSecond"] = "1",
+                ["RateLimiting:Burst"] = $"{Burst}",
+                ["RateLimiting:AnonymousPermitsPerSecond"] = "1",
+                ["RateLimiting:AnonymousBurst"] = $"{Burst}",
+                ["RateLimiting:PspWebhooksPermitsPerSecond"] = "1",
+                ["RateLimiting:PspWebhooksBurst"] = $"{Burst}",
+            };
+            for (var i = 0; i < Keys.Length; i++)
+            {
+                // After the three keys every test server has.
+                settings[$"Auth:ApiKeys:{i + 3}:Key"] = Keys[i];
+                settings[$"Auth:ApiKeys:{i + 3}:MerchantId"] = "merchant_a";
+            }
 
-        _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), settings);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
+            return settings;
         }
     }
 }

@@ -8,13 +8,9 @@ namespace Payments.Tests.Api;
 /// A server whose clocks run fast: orders fulfill themselves after 3 s, a payout in transit (or paid, watched for a return)
 /// asks the PSP every 2 s, and the PSP's key window is zero, so that what takes days in production plays out within a test.
 /// </summary>
-public sealed class TimedServerFixture : IAsyncLifetime
+public sealed class TimedServerFixture : DedicatedServerFixture
 {
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), new Dictionary<string, string?>
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Fulfillment:AutoAfter"] = "00:00:03",
         ["Server:ReminderPeriodMin"] = "00:00:01",
@@ -22,16 +18,7 @@ public sealed class TimedServerFixture : IAsyncLifetime
         ["PaymentOrders:PspPollAfter"] = "00:00:02",
         ["PaymentOrders:PspIdempotencyWindow"] = "00:00:00",
         ["Payouts:PspPollAfter"] = "00:00:02",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
-        }
-    }
+    };
 }
 
 [CollectionDefinition(Name)]

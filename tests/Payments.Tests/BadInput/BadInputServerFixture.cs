@@ -9,35 +9,33 @@ namespace Payments.Tests.BadInput;
 /// moves only if one of them changed something; and rate limits far above what the test sends, since a 429 would hide
 /// what the request itself does. One paid order gives the bad requests real resources to meet.
 /// </summary>
-public sealed class BadInputServerFixture : IAsyncLifetime
+public sealed class BadInputServerFixture : DedicatedServerFixture
 {
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
     public KnownIds Known { get; private set; } = new("", "", "");
 
-    public async Task InitializeAsync()
-    {
-        const string plenty = "1000000";
-        _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), new Dictionary<string, string?>
-        {
-            ["RateLimiting:PermitsPerSecond"] = plenty,
-            ["RateLimiting:Burst"] = plenty,
-            ["RateLimiting:AnonymousPermitsPerSecond"] = plenty,
-            ["RateLimiting:AnonymousBurst"] = plenty,
-            ["RateLimiting:PspWebhooksPermitsPerSecond"] = plenty,
-            ["RateLimiting:PspWebhooksBurst"] = plenty,
-        });
+    private const string Plenty = "1000000";
 
-        using var merchant = _server.CreateClient();
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["RateLimiting:PermitsPerSecond"] = Plenty,
+        ["RateLimiting:Burst"] = Plenty,
+        ["RateLimiting:AnonymousPermitsPerSecond"] = Plenty,
+        ["RateLimiting:AnonymousBurst"] = Plenty,
+        ["RateLimiting:PspWebhooksPermitsPerSecond"] = Plenty,
+        ["RateLimiting:PspWebhooksBurst"] = Plenty,
+    };
+
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        using var merchant = Server.CreateClient();
         var seller = Ids.New("seller");
         var orderId = await merchant.PayAsync(seller, "10.00");
         var order = await merchant.GetJsonAsync($"/v1/payments/{orderId}");
         Known = new KnownIds(order.Str("checkout_id"), orderId, seller);
 
         // The payment's own webhook comes back after its answer: the state must have settled before the snapshot.
-        using var psp = _server.CreatePspClient();
+        using var psp = Server.CreatePspClient();
         await Eventually.MatchesAsync(() => psp.GetFromJsonAsync<JsonElement>("/_sim/events"),
             events => events.GetArrayLength() > 0 && events.EnumerateArray().All(e => e.GetProperty("delivered").GetBoolean()),
             TimeSpan.FromSeconds(30), "the PSP's webhooks for the setup payment to be delivered");
@@ -56,14 +54,5 @@ public sealed class BadInputServerFixture : IAsyncLifetime
             pair => pair.Previous is not null && StateSnapshot.Difference(pair.Previous, pair.Current).Length == 0,
             TimeSpan.FromSeconds(30), "the state to stop changing");
         return settled.Current;
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
-        }
     }
 }

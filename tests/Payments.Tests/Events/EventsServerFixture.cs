@@ -6,34 +6,24 @@ namespace Payments.Tests.Events;
 /// A server of the events tests' own, with a merchant per test: an endpoint belongs to a merchant, and one test's
 /// deliveries (retried ones too) must not reach another's receiver.
 /// </summary>
-public sealed class EventsServerFixture : IAsyncLifetime
+public sealed class EventsServerFixture : DedicatedServerFixture
 {
     public static readonly string[] Merchants = ["merchant_ev1", "merchant_ev2", "merchant_ev3", "merchant_ev4", "merchant_ev5", "merchant_ev6"];
 
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
     public static string KeyOf(string merchant) => $"sk_test_{merchant}";
 
-    public async Task InitializeAsync()
+    protected override IDictionary<string, string?> Settings
     {
-        var settings = new Dictionary<string, string?>();
-        for (var index = 0; index < Merchants.Length; index++)
+        get
         {
-            settings[$"Auth:ApiKeys:{10 + index}:Key"] = KeyOf(Merchants[index]);
-            settings[$"Auth:ApiKeys:{10 + index}:MerchantId"] = Merchants[index];
-        }
+            var settings = new Dictionary<string, string?>();
+            for (var index = 0; index < Merchants.Length; index++)
+            {
+                settings[$"Auth:ApiKeys:{10 + index}:Key"] = KeyOf(Merchants[index]);
+                settings[$"Auth:ApiKeys:{10 + index}:MerchantId"] = Merchants[index];
+            }
 
-        _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), settings);
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
+            return settings;
         }
     }
 }

@@ -13,13 +13,9 @@ namespace Payments.Tests.Reconciliation;
 /// bank's lag stays long enough that a statement read a moment later than the report is not one; orders whose PSP answers
 /// are lost are parked within seconds.
 /// </summary>
-public class ReconciliationServerFixture : IAsyncLifetime
+public class ReconciliationServerFixture : DedicatedServerFixture
 {
-    private TestServer? _server;
-
-    public TestServer Server => _server ?? throw new InvalidOperationException("The server has not started.");
-
-    public async Task InitializeAsync() => _server = await TestServer.StartAsync(TestServer.NewDataDirectory(), new Dictionary<string, string?>
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?>
     {
         ["Reconciliation:DailyRuns"] = "false",
         ["Reconciliation:SettlementLag"] = "00:00:00",
@@ -28,16 +24,7 @@ public class ReconciliationServerFixture : IAsyncLifetime
         // A charge whose answers are all lost is parked after three attempts of two seconds each, not twelve of ten.
         ["PaymentOrders:Retry:AttemptsMax"] = "3",
         ["Psp:RequestTimeout"] = "00:00:02",
-    });
-
-    public async Task DisposeAsync()
-    {
-        if (_server is not null)
-        {
-            await _server.DisposeAsync();
-            Directory.Delete(_server.DataDirectory, recursive: true);
-        }
-    }
+    };
 }
 
 /// <summary>Calls for reconciliation tests: the simulator's clock, runs started and awaited, their breaks.</summary>
