@@ -74,7 +74,6 @@ public static class PspSimulatorApplication
         app.Use(StripeApi.RequireApiKeyAsync);
         app.Use(StripeApi.DelayAsync);
         StripeApi.Map(app);
-        PaymentIntents.PaymentIntentListing.Map(app);
         return app;
     }
 
