@@ -127,7 +127,9 @@ public sealed class LocalPostgres : IAsyncDisposable
         for (var attempt = 1; ; attempt++)
         {
             var port = FreeLoopbackPort();
-            var settings = $"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' -c max_connections=300";
+            var settings = $"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='' -c max_connections=300"
+                // Per-statement counts and times for the bench and for operators (`pg_stat_statements`); it costs little.
+                + " -c shared_preload_libraries=pg_stat_statements";
             if (!durable)
             {
                 settings += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";

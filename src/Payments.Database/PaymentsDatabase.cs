@@ -16,9 +16,9 @@ public sealed class PaymentsDatabase : IAsyncDisposable
 
     private PaymentsDatabase(string connectionString, LocalPostgres? localServer)
     {
-        ConnectionString = connectionString;
+        ConnectionString = Tuned(connectionString);
         _localServer = localServer;
-        DataSource = NpgsqlDataSource.Create(connectionString);
+        DataSource = NpgsqlDataSource.Create(ConnectionString);
     }
 
     public string ConnectionString { get; }
@@ -49,6 +49,30 @@ public sealed class PaymentsDatabase : IAsyncDisposable
             await database.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// The connection string with what the payment paths want unless it says otherwise. No reset on close: Npgsql would
+    /// otherwise send DISCARD ALL each time a pooled connection is taken again, a transaction of its own that was half
+    /// of all commits per order (21 of 42 in the bench); nothing here keeps session state past its own use (temporary
+    /// tables drop on commit, the migration lock is released). Auto-prepare: the same few statements run for every
+    /// order, and kept connections can keep their plans.
+    /// </summary>
+    public static string Tuned(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var given = connectionString.Replace(" ", string.Empty, StringComparison.Ordinal);
+        if (!given.Contains("NoResetOnClose", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.NoResetOnClose = true;
+        }
+
+        if (!given.Contains("MaxAutoPrepare", StringComparison.OrdinalIgnoreCase))
+        {
+            builder.MaxAutoPrepare = 64;
+        }
+
+        return builder.ConnectionString;
     }
 
     /// <summary>PAYMENTS_DATA_DIR, or <c>.data/</c> at the repository root (the folder holding PaymentsOrleans.sln).</summary>
