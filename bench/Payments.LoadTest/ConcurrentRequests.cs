@@ -29,9 +29,12 @@ internal static class ConcurrentRequests
     /// <remarks>
     /// An answer of 503 (the cluster is briefly unavailable) or 409 (the Idempotency-Key is still in use) with Retry-After is
     /// counted, then the same request (same key) is sent again after that long; the last answer is the one judged.
+    /// <paramref name="done"/>, when given, is told each request's index once it is judged (from the worker that sent it):
+    /// progress for whoever needs it (the pay-in bench's RSS readings) without keeping anything per request here.
     /// </remarks>
     public static async Task<RequestBatch> RunAsync(
-        HttpClient http, int count, int concurrency, Func<int, HttpRequestMessage> createRequest, ResponseCheck check)
+        HttpClient http, int count, int concurrency, Func<int, HttpRequestMessage> createRequest, ResponseCheck check,
+        Action<int>? done = null)
     {
         // Preallocated per-request slots: each index is written by exactly one worker, so no locking,
         // and memory stays flat however long the run.
@@ -96,6 +99,8 @@ internal static class ConcurrentRequests
                         errorSamples.Enqueue(failure);
                     }
                 }
+
+                done?.Invoke(i);
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 
 namespace Payments.LoadTest;
 
@@ -14,7 +15,12 @@ internal sealed record LoadTestOptions(
     bool Payouts,
     int PayoutSellers,
     int? KillPid = null,
-    int KillAfterSeconds = LoadTestOptions.KillAfterSecondsDefault)
+    int KillAfterSeconds = LoadTestOptions.KillAfterSecondsDefault,
+    string? DatabaseConnectionString = null,
+    string? DataDirectory = null,
+    int PgbenchSeconds = PgbenchRatio.SecondsDefault,
+    int? ServerPid = null,
+    long[]? RssAt = null)
 {
     /// <summary>With <c>--kill-pid</c>: seconds into the measured checkouts at which the process is killed.</summary>
     public const int KillAfterSecondsDefault = 8;
@@ -45,10 +51,26 @@ internal sealed record LoadTestOptions(
                                      gateway) with SIGKILL during the measured checkouts, then report
                                      how long the cluster took to recover and the latencies meanwhile
           --kill-after S             with --kill-pid: seconds into the measured checkouts (default 8)
+          --database CONNSTR         the server's PostgreSQL (an Npgsql connection string): count its commits per
+                                     order (pg_stat_database) around the measured checkouts, then run pgbench -N on
+                                     the same PostgreSQL server (database pgbench_ratio, made and initialized with
+                                     -s 10 if missing; 16 clients, 2 threads) and print orders/s against its tps.
+                                     Each commit count is read 11 s after the phase before it ends: PostgreSQL's
+                                     idle backends report their counts up to 10 s late
+          --data-dir DIR             instead of --database: the server's data directory; its private PostgreSQL is
+                                     found through DIR/postgres/postmaster.pid (127.0.0.1, user postgres, database
+                                     payments). Without either, no commit count and no pgbench
+          --pgbench-seconds S        how long pgbench runs, 0..3600, 0 for none (default 15)
+          --server-pid PID           the server process: its VmRSS is read before and after the measured checkouts
+          --rss-at N1,N2             with --server-pid: also read VmRSS when N1 and then N2 measured orders are done,
+                                     and judge the change (target within 10 %); default 100000,300000 when the run
+                                     has that many orders
           --reconciliation           another bench: reconcile a settlement report of --lines N (default 1000000)
                                      against as many pay-ins seeded into the ledger; see --reconciliation --help
           --soak-minutes N           another bench: the chaos soak against soak-cluster.sh's cluster (mixed workload,
                                      PSP faults, a silo killed every 20 s, then the checks); see soak-cluster.sh
+        After the result lines it prints the machine (cores, memory, load, OS, .NET, PostgreSQL) and the issue's
+        targets that apply to the run's shape, each met or missed; they are a report and do not change the exit code.
         An answer 503 or 409 with Retry-After is counted, then sent again (same key) after that long.
         Exit code: 0 if every measured checkout was accepted (201, or 202 and finished) and SUCCEEDED,
         with --payouts every fulfillment answered 200, every payout 201 and then PAID, and every wallet
@@ -119,6 +141,24 @@ internal sealed record LoadTestOptions(
                     if (!OptionValues.TryInt(value, 0, 3600, out var killAfter, ref error, name)) return null;
                     options = options with { KillAfterSeconds = killAfter };
                     break;
+                case "--database" when value.Length > 0:
+                    options = options with { DatabaseConnectionString = value };
+                    break;
+                case "--data-dir" when value.Length > 0:
+                    options = options with { DataDirectory = Path.GetFullPath(value) };
+                    break;
+                case "--pgbench-seconds":
+                    if (!OptionValues.TryInt(value, 0, 3600, out var pgbenchSeconds, ref error, name)) return null;
+                    options = options with { PgbenchSeconds = pgbenchSeconds };
+                    break;
+                case "--server-pid":
+                    if (!OptionValues.TryInt(value, 1, int.MaxValue, out var serverPid, ref error, name)) return null;
+                    options = options with { ServerPid = serverPid };
+                    break;
+                case "--rss-at":
+                    if (!TryOrderCounts(value, out var rssAt, ref error, name)) return null;
+                    options = options with { RssAt = rssAt };
+                    break;
                 case "--api-key" when value.Length > 0:
                     options = options with { ApiKey = value };
                     break;
@@ -141,6 +181,35 @@ internal sealed record LoadTestOptions(
             return null;
         }
 
+        if (options.RssAt is not null && options.ServerPid is null)
+        {
+            error = "--rss-at needs --server-pid";
+            return null;
+        }
+
         return options;
+    }
+
+    /// <summary>"N1,N2": two order counts, 1 &lt;= N1 &lt; N2, the points at which the server's RSS is read.</summary>
+    private static bool TryOrderCounts(string text, out long[] counts, ref string? error, string name)
+    {
+        var parts = text.Split(',');
+        counts = new long[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!long.TryParse(parts[i].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out counts[i]) || counts[i] < 1)
+            {
+                counts = [];
+                break;
+            }
+        }
+
+        if (counts.Length == 2 && counts[0] < counts[1])
+        {
+            return true;
+        }
+
+        error = $"{name} must be two order counts N1,N2 with 1 <= N1 < N2, got '{text}'";
+        return false;
     }
 }

@@ -24,7 +24,9 @@ internal static class PayInPhase
     private static readonly TimeSpan FinishingLaterTimeout = TimeSpan.FromMinutes(2);
     private const int ErrorSamplesMax = 5;
 
-    public static async Task<PayInResult> RunAsync(HttpClient http, LoadTestOptions options, SellerSet sellers, string idPrefix, int count)
+    /// <param name="checkoutDone">Told each checkout's index once its answer is judged (one answered 202 counts as done then, though it finishes later).</param>
+    public static async Task<PayInResult> RunAsync(
+        HttpClient http, LoadTestOptions options, SellerSet sellers, string idPrefix, int count, Action<int>? checkoutDone = null)
     {
         var succeeded = new bool[count];
         var finishingLater = new ConcurrentQueue<int>();
@@ -48,7 +50,8 @@ internal static class PayInPhase
                 var checkoutStatus = ReadString(body, "status");
                 succeeded[i] = checkoutStatus == "SUCCEEDED";
                 return succeeded[i] ? null : $"{status}: checkout status {checkoutStatus ?? "(none)"}";
-            });
+            },
+            checkoutDone);
 
         var errorSamples = new List<string>(batch.ErrorSamples);
         var notSucceededLater = await JudgeWhenDoneAsync(http, idPrefix, finishingLater, succeeded, errorSamples);

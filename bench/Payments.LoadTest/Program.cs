@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Npgsql;
 
 namespace Payments.LoadTest;
 
@@ -45,6 +46,15 @@ internal static class Program
             return 2;
         }
 
+        // The load before anything of ours runs: on a shared machine it says how much of it the run had.
+        var loadAtStart = MachineInfo.LoadAverage1Min();
+        var database = DatabaseProbe.FromOptions(options, out error);
+        if (error is not null)
+        {
+            Console.Error.WriteLine($"error: {error}");
+            return 2;
+        }
+
         using var http = new HttpClient(new SocketsHttpHandler
         {
             // One connection per worker: no worker waits for another's connection.
@@ -64,6 +74,12 @@ internal static class Program
         Console.WriteLine($"run {runId}: {options.Checkouts} checkouts x {options.OrdersPerCheckout} orders, "
             + $"concurrency {options.Concurrency}, warmup {options.Warmup}, token {options.Token}, {options.BaseUrl}"
             + (options.Payouts ? $", payouts to {options.PayoutSellers} sellers" : ""));
+        var postgresVersion = database is null ? null : await ServerVersionAsync(database);
+        if (postgresVersion is null)
+        {
+            // Commits per order and the pgbench ratio need the database; the rest of the run does not.
+            database = null;
+        }
 
         if (options.Warmup > 0)
         {
@@ -76,30 +92,101 @@ internal static class Program
 
         // Sellers of their own per run: a wallet that earlier runs paid would not end at what this run paid in.
         var sellers = options.Payouts ? new SellerSet($"seller_lt{runId}_", options.PayoutSellers) : BenchSellers;
+        var commitsBefore = database is null ? null : await CommitsAsync(database);
+        await using var rss = RssMilestones.FromOptions(options);
+        rss?.ReadBefore();
         // The kill is timed from the start of the measured checkouts, on the clock their timeline is read against.
         var measured = Stopwatch.StartNew();
         var kill = options.KillPid is { } pid ? FailoverPhase.KillAfterAsync(pid, TimeSpan.FromSeconds(options.KillAfterSeconds), measured) : null;
-        var payIn = await PayInPhase.RunAsync(http, options, sellers, runId, options.Checkouts);
+        var payIn = await PayInPhase.RunAsync(http, options, sellers, runId, options.Checkouts, rss is null ? null : _ => rss.CheckoutDone());
+        // RunAsync returns once every checkout answered 202 has finished too: every measured order is done here.
+        rss?.ReadAfter();
+        var loadAtEnd = MachineInfo.LoadAverage1Min();
+        var measuredOrders = (long)payIn.Batch.Count * options.OrdersPerCheckout;
+        var ordersPerSecond = measuredOrders / payIn.Batch.Elapsed.TotalSeconds;
         PayInPhase.Print(options, payIn);
         if (kill is not null && await kill is { } killedAt)
         {
             FailoverPhase.Print(payIn.Batch.Timeline, killedAt);
         }
 
+        double? commitsPerOrder = null;
+        if (options.DatabaseConnectionString is null && options.DataDirectory is null)
+        {
+            Console.WriteLine("database:           not given (--database or --data-dir): no commits per order, no pgbench ratio");
+        }
+        else if (database is not null && commitsBefore is { } before && await CommitsAsync(database) is { } after)
+        {
+            commitsPerOrder = (double)(after - before) / measuredOrders;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"database commits: {after - before}, per order: {commitsPerOrder:F1} (target <= {TargetsReport.CommitsPerOrderMax:F0})"));
+        }
+
+        rss?.Print(measuredOrders);
         var payoutsOk = true;
         if (options.Payouts)
         {
             var payout = await PayoutPhase.RunAsync(http, options, sellers, runId, payIn);
-            var ordersPerSecond = (double)payIn.Batch.Count * options.OrdersPerCheckout / payIn.Batch.Elapsed.TotalSeconds;
             Console.WriteLine($"rates:              {ordersPerSecond:F1} orders/s, {payout.FulfillmentsPerSecond:F1} fulfillments/s, "
                 + $"{payout.PayoutsPerSecond:F1} payouts/s created, {payout.SettledPerSecond:F1} payouts/s settled");
             payoutsOk = payout.Passed;
         }
 
         var invariantsOk = await CheckInvariantsAsync(http, options);
+
+        // pgbench last, outside the measured window and after the checks: it loads the same PostgreSQL server.
+        double? ratio = null;
+        if (database is not null && options.PgbenchSeconds > 0
+            && await PgbenchRatio.RunAsync(database.ConnectionString, options.PgbenchSeconds) is { } tps && tps > 0)
+        {
+            ratio = ordersPerSecond / tps;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"ratio orders/s / pgbench tps: {ratio:F3} ({ordersPerSecond:F1} / {tps:F1}; target >= {TargetsReport.RatioMin:F2})"));
+        }
+        else if (database is not null && options.PgbenchSeconds == 0)
+        {
+            Console.WriteLine("pgbench -N tps: not measured (--pgbench-seconds 0)");
+        }
+
+        Console.WriteLine(MachineInfo.Describe(loadAtStart, loadAtEnd, postgresVersion));
+        TargetsReport.Print(new RunFigures(
+            options.Concurrency, options.OrdersPerCheckout, ordersPerSecond,
+            RequestBatch.Percentile(payIn.Batch.LatencyMs, 50), RequestBatch.Percentile(payIn.Batch.LatencyMs, 99),
+            ratio, commitsPerOrder, rss?.ChangePercent, rss?.ReadsFlatness ?? false));
+
         var passed = payIn.Passed && payoutsOk && invariantsOk;
         Console.WriteLine($"result: {(passed ? "PASS" : "FAIL")}");
         return passed ? 0 : 1;
+    }
+
+    /// <summary>The database's version; null, with the reason printed, when it cannot be reached (the run goes on without it).</summary>
+    private static async Task<string?> ServerVersionAsync(DatabaseProbe database)
+    {
+        try
+        {
+            var version = await database.ServerVersionAsync();
+            Console.WriteLine($"database:           PostgreSQL {version} (from {database.Source})");
+            return version;
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            Console.WriteLine($"database:           not reachable ({database.Source}: {ex.Message}): no commits per order, no pgbench ratio");
+            return null;
+        }
+    }
+
+    /// <summary>The database's commit count; null, with the reason printed, when it cannot be read.</summary>
+    private static async Task<long?> CommitsAsync(DatabaseProbe database)
+    {
+        try
+        {
+            return await database.CommitsAsync();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        {
+            Console.WriteLine($"database commits: not measured ({ex.Message})");
+            return null;
+        }
     }
 
     /// <summary>Prints the server's invariant report; true only when it answered and every check passed.</summary>
