@@ -55,11 +55,6 @@ public static class WebhooksApi
             return ApiProblem.Create(StatusCodes.Status400BadRequest, "invalid_signature", "Invalid webhook signature", verification.Failure);
         }
 
-        if (await events.WasHandledAsync(webhook.Id, context.RequestAborted))
-        {
-            return TypedResults.Ok(new WebhookReceipt(true, "duplicate"));
-        }
-
         var (known, applied) = PspNotices.IsAboutPayout(webhook)
             ? await ApplyToPayoutAsync(grains, webhook)
             : await ApplyToPaymentOrderAsync(grains, webhook);
@@ -68,13 +63,13 @@ public static class WebhooksApi
             // Not ours (or not yet): answered 200 so the PSP stops, and kept for investigation.
             loggers.CreateLogger(typeof(WebhooksApi)).LogWarning("PSP event {EventId} ({Type}) names an unknown payment order {PaymentOrderId} or payout {PayoutId}; recorded for investigation",
                 webhook.Id, webhook.Type, webhook.PaymentOrderId, webhook.PayoutId);
-            await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, "unknown_payment", context.RequestAborted);
-            return TypedResults.Ok(new WebhookReceipt(true, "unknown_payment"));
+            var firstTime = await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, "unknown_payment", context.RequestAborted);
+            return TypedResults.Ok(new WebhookReceipt(true, firstTime ? "unknown_payment" : "duplicate"));
         }
 
         var recorded = applied ? "applied" : "ignored";
-        await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, recorded, context.RequestAborted);
-        return TypedResults.Ok(new WebhookReceipt(true, recorded));
+        var recordedNow = await events.RecordAsync(webhook.Id, webhook.Type, webhook.PaymentOrderId, payload, recorded, context.RequestAborted);
+        return TypedResults.Ok(new WebhookReceipt(true, recordedNow ? recorded : "duplicate"));
     }
 
     private static async Task<(bool Known, bool Applied)> ApplyToPaymentOrderAsync(IGrainFactory grains, PspEvent webhook)

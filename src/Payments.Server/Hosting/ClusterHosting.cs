@@ -59,8 +59,9 @@ public static class ClusterHosting
         }
 
         silo.UseAdoNetClustering(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
-        silo.AddAdoNetGrainStorage(GrainStorage.Name, adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
-        silo.UseAdoNetReminderService(adoNet => (adoNet.Invariant, adoNet.ConnectionString) = (AdoNetInvariant, connectionString));
+        silo.Services.AddPaymentsGrainStorage();
+        silo.AddReminders();
+        silo.Services.AddPaymentsReminderTable();
         silo.Configure<ReminderOptions>(reminders => reminders.MinimumReminderPeriod = options.ReminderPeriodMin);
         silo.AddPaymentEvents(connectionString);
         // Each reconciler's reminder is registered by whichever silo starts first (the others find it there): from then on

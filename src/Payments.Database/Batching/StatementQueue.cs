@@ -1,0 +1,173 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace Payments.Database.Batching;
+
+/// <summary>
+/// Group commit. Statements from many callers (grains writing their state, reading it, registering reminders) queue
+/// here; a few loops take whatever has queued while the previous group was on its way and send it as one batch: one
+/// round trip and one implicit transaction, so one commit (and one WAL flush) carries many callers' writes. Each
+/// caller still awaits its own statement, and learns of success only after that commit.
+/// <para>
+/// A statement that fails in the database (a trigger refusing a row, a constraint) rolls its whole group back. The
+/// group is then run again one statement at a time, so only the statement at fault fails and the others commit as if
+/// they had been sent alone. A lost connection fails every statement of the group: none knows whether it committed,
+/// exactly as when it is sent on its own.
+/// </para>
+/// </summary>
+public sealed class StatementQueue : IAsyncDisposable
+{
+    private readonly Channel<QueuedStatement> _queue = Channel.CreateUnbounded<QueuedStatement>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly int _groupSizeMax;
+    private readonly ILogger _logger;
+    private readonly Task[] _loops;
+    private readonly Func<QueuedStatement, string>? _lockOrder;
+
+    /// <param name="loops">Groups in flight at once: while one waits for its commit the next is being gathered and sent.</param>
+    /// <param name="lockOrder">
+    /// For statements that take locks: a group is sent sorted by this key (stably), so that any two groups take their
+    /// locks in the same order and never wait for each other in a circle.
+    /// </param>
+    public StatementQueue(NpgsqlDataSource dataSource, int groupSizeMax, int loops, ILogger logger, Func<QueuedStatement, string>? lockOrder = null)
+    {
+        _lockOrder = lockOrder;
+        ArgumentOutOfRangeException.ThrowIfLessThan(groupSizeMax, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(loops, 1);
+        _dataSource = dataSource;
+        _groupSizeMax = groupSizeMax;
+        _logger = logger;
+        _loops = Enumerable.Range(0, loops).Select(_ => Task.Run(RunAsync)).ToArray();
+    }
+
+    /// <summary>Groups sent so far, and the statements they carried (for metrics and the bench).</summary>
+    public long Groups => Interlocked.Read(ref _groups);
+
+    public long Statements => Interlocked.Read(ref _statements);
+
+    private long _groups;
+    private long _statements;
+
+    /// <summary>Queues the statement and returns its <see cref="QueuedStatement.Done"/>.</summary>
+    public Task EnqueueAsync(QueuedStatement statement)
+    {
+        if (!_queue.Writer.TryWrite(statement))
+        {
+            statement.Fail(new ObjectDisposedException(nameof(StatementQueue), "The statement queue is shut down."));
+        }
+
+        return statement.Done;
+    }
+
+    private async Task RunAsync()
+    {
+        var group = new List<QueuedStatement>(_groupSizeMax);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            group.Clear();
+            while (group.Count < _groupSizeMax && _queue.Reader.TryRead(out var statement))
+            {
+                group.Add(statement);
+            }
+
+            if (group.Count > 1 && _lockOrder is not null)
+            {
+                var sorted = group.OrderBy(_lockOrder, StringComparer.Ordinal).ToArray();
+                group.Clear();
+                group.AddRange(sorted);
+            }
+
+            if (group.Count > 0)
+            {
+                await RunGroupAsync(group);
+            }
+        }
+    }
+
+    private async Task RunGroupAsync(List<QueuedStatement> group)
+    {
+        Interlocked.Increment(ref _groups);
+        Interlocked.Add(ref _statements, group.Count);
+        try
+        {
+            await ExecuteAsync(group);
+        }
+        catch (PostgresException exception) when (group.Count > 1)
+        {
+            // One statement failed and took the group with it: find it by sending each alone.
+            _logger.LogDebug(exception, "A group of {Count} statements failed; running them one by one", group.Count);
+            foreach (var statement in group)
+            {
+                await RunAloneAsync(statement);
+            }
+
+            return;
+        }
+        catch (Exception exception)
+        {
+            foreach (var statement in group)
+            {
+                statement.Fail(exception);
+            }
+
+            return;
+        }
+
+        foreach (var statement in group)
+        {
+            statement.Succeed();
+        }
+    }
+
+    private async Task RunAloneAsync(QueuedStatement statement)
+    {
+        try
+        {
+            await ExecuteAsync([statement]);
+            statement.Succeed();
+        }
+        catch (Exception exception)
+        {
+            statement.Fail(exception);
+        }
+    }
+
+    private async Task ExecuteAsync(IReadOnlyList<QueuedStatement> group)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        // No explicit transaction: a batch without one is a single implicit transaction, all or nothing, committed by
+        // the batch's own end: no BEGIN/COMMIT round trips.
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var statement in group)
+        {
+            foreach (var command in statement.Commands())
+            {
+                batch.BatchCommands.Add(command);
+            }
+        }
+
+        await using var reader = await batch.ExecuteReaderAsync();
+        for (var i = 0; i < group.Count; i++)
+        {
+            if (i > 0 && !await reader.NextResultAsync())
+            {
+                throw new InvalidOperationException($"Statement {i} of a group returned no result set.");
+            }
+
+            await group[i].ReadAsync(reader, CancellationToken.None);
+        }
+
+        // Reading to the end surfaces an error of the implicit commit rather than leaving it to the dispose.
+        while (await reader.NextResultAsync())
+        {
+        }
+    }
+
+    /// <summary>Lets the queued statements finish, then stops the loops.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_loops);
+    }
+}

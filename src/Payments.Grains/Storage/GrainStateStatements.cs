@@ -1,0 +1,81 @@
+using Npgsql;
+using NpgsqlTypes;
+using Payments.Database.Batching;
+
+namespace Payments.Grains.Storage;
+
+/// <summary>Reads one grain's row: its payload (null when cleared) and version, or no row at all.</summary>
+internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatement
+{
+    public bool Found { get; private set; }
+
+    public byte[]? Payload { get; private set; }
+
+    public int Version { get; private set; }
+
+    public override IEnumerable<NpgsqlBatchCommand> Commands()
+    {
+        var command = new NpgsqlBatchCommand("""
+            SELECT payload, version FROM orleans_grain_state
+            WHERE grain_id_hash = $1 AND grain_type_hash = $2 AND service_id = $3
+              AND grain_id_n0 = $4 AND grain_id_n1 = $5 AND grain_type = $6 AND grain_id_ext IS NOT DISTINCT FROM $7
+            """);
+        GrainStateParameters.AddIdentity(command, identity);
+        return [command];
+    }
+
+    public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        Found = await reader.ReadAsync(cancellationToken);
+        if (Found)
+        {
+            Payload = reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0);
+            Version = reader.GetInt32(1);
+        }
+    }
+}
+
+/// <summary>
+/// Writes one grain's state if its version is still the one the grain read (none: the row must not exist yet); the
+/// functions of sql/0001 answer the new version, or null when the version check failed.
+/// </summary>
+internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear) : QueuedStatement
+{
+    /// <summary>The version the row has now, or null when the write lost the version check.</summary>
+    public int? NewVersion { get; private set; }
+
+    public override IEnumerable<NpgsqlBatchCommand> Commands()
+    {
+        var command = new NpgsqlBatchCommand(clear
+            ? "SELECT orleans_grain_state_clear($3, $6, $2, $1, $4, $5, $7, $8)"
+            : "SELECT orleans_grain_state_write($3, $6, $2, $1, $4, $5, $7, $8, $9)");
+        GrainStateParameters.AddIdentity(command, identity);
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)expectedVersion ?? DBNull.Value });
+        if (!clear)
+        {
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)payload ?? DBNull.Value });
+        }
+
+        return [command];
+    }
+
+    public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        NewVersion = await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? reader.GetInt32(0) : null;
+    }
+}
+
+internal static class GrainStateParameters
+{
+    /// <summary>$1..$7: the identity columns, in the order of the unique index.</summary>
+    public static void AddIdentity(NpgsqlBatchCommand command, GrainStateIdentity identity)
+    {
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = identity.GrainIdHash });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = identity.GrainTypeHash });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.ServiceId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = identity.N0 });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = identity.N1 });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = identity.GrainType });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)identity.Extension ?? DBNull.Value });
+    }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization.Serializers;
+using Orleans.Storage;
+
+namespace Payments.Grains.Storage;
+
+/// <summary>
+/// The payments grains' storage: the rows and version checks of the ADO.NET provider (sql/0001), but every read and
+/// write goes through <see cref="GrainStateQueues"/>, so the writes of all grains that write at about the same time
+/// share one round trip and one commit, and concurrent activations' reads share one round trip. A grain awaits its
+/// own write as before and learns of a lost version check as an <see cref="InconsistentStateException"/>.
+/// The payload is what Orleans' grain storage serializer makes of the state (JSON), as before.
+/// </summary>
+internal sealed partial class PostgresGrainStorage(
+    GrainStateQueues queues,
+    IGrainStorageSerializer serializer,
+    IActivatorProvider activators,
+    IOptions<ClusterOptions> cluster,
+    ILogger<PostgresGrainStorage> logger) : IGrainStorage
+{
+    private readonly string _serviceId = cluster.Value.ServiceId;
+
+    public async Task ReadStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
+        var read = new GrainStateRead(identity);
+        try
+        {
+            await queues.Reads.EnqueueAsync(read);
+        }
+        catch (Exception exception)
+        {
+            LogReadFailed(exception, identity);
+            throw;
+        }
+
+        grainState.State = read.Payload is { } payload ? serializer.Deserialize<T>(new BinaryData(payload)) : NewState<T>();
+        grainState.ETag = read.Found ? read.Version.ToString(CultureInfo.InvariantCulture) : null;
+        grainState.RecordExists = read.Payload is not null;
+    }
+
+    public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
+        var payload = serializer.Serialize(grainState.State).ToArray();
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false);
+        grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = true;
+    }
+
+    public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
+    {
+        if (!grainState.RecordExists && string.IsNullOrEmpty(grainState.ETag))
+        {
+            // Never read, or read as absent: find out whether there is anything to clear.
+            await ReadStateAsync(stateName, grainId, grainState);
+            if (!grainState.RecordExists)
+            {
+                return;
+            }
+        }
+
+        var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
+        // The row stays with its payload dropped, so a stale activation's first write still conflicts.
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload: null, clear: true);
+        grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
+        grainState.RecordExists = false;
+        grainState.State = NewState<T>();
+    }
+
+    private async Task<int> WriteAsync(GrainStateIdentity identity, string? etag, byte[]? payload, bool clear)
+    {
+        int? expected = string.IsNullOrEmpty(etag) ? null : int.Parse(etag, CultureInfo.InvariantCulture);
+        var write = new GrainStateWrite(identity, expected, payload, clear);
+        try
+        {
+            await queues.Writes.EnqueueAsync(write);
+        }
+        catch (Exception exception)
+        {
+            LogWriteFailed(exception, identity, etag);
+            throw;
+        }
+
+        return write.NewVersion
+            ?? throw new InconsistentStateException(
+                $"Version conflict ({(clear ? "ClearState" : "WriteState")}): ServiceId={identity.ServiceId} GrainType={identity.GrainType} GrainId={identity} ETag={etag}.");
+    }
+
+    private T NewState<T>() => activators.GetActivator<T>().Create();
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reading the state of {Identity} failed")]
+    private partial void LogReadFailed(Exception exception, GrainStateIdentity identity);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Writing the state of {Identity} (ETag {ETag}) failed")]
+    private partial void LogWriteFailed(Exception exception, GrainStateIdentity identity, string? etag);
+}
