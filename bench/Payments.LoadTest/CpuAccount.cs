@@ -54,6 +54,22 @@ internal sealed class CpuAccount
             + $" + other processes {others:F1}; load average {LoadAverage()}");
     }
 
+    /// <summary>
+    /// The server's and PostgreSQL's CPU per order since <see cref="Start"/>: what bounds the rate on a machine of its
+    /// own (cores × 1000 ms ÷ both), however busy the neighbours are during the run.
+    /// </summary>
+    public string PerOrder(long orders)
+    {
+        var end = Take();
+        double Milliseconds(long ticks) => ticks / _ticksPerSecond * 1000 / Math.Max(1, orders);
+        var server = Milliseconds(end.Server - _start.Server);
+        var postgres = Milliseconds(end.Postgres - _start.Postgres);
+        var bound = Environment.ProcessorCount * 1000 / Math.Max(0.001, server + (_postmasterPid is null ? 0 : postgres));
+        return string.Create(CultureInfo.InvariantCulture,
+            $"server {server:F2} ms + PostgreSQL {(_postmasterPid is null ? "?" : postgres.ToString("F2", CultureInfo.InvariantCulture))} ms"
+            + $" (bound on {Environment.ProcessorCount} idle cores: {bound:F0} orders/s)");
+    }
+
     public static string LoadAverage()
     {
         try

@@ -95,16 +95,25 @@ internal static class Program
         var commitsBefore = database is null ? null : await CommitsAsync(database);
         await using var rss = RssMilestones.FromOptions(options);
         rss?.ReadBefore();
+        // CPU per order, the figure that does not move with the neighbours' load: needs the server's pid and its data directory.
+        var cpu = options.ServerPid is { } serverPid && options.DataDirectory is { } dataDirectory ? CpuAccount.Start(serverPid, dataDirectory) : null;
         // The kill is timed from the start of the measured checkouts, on the clock their timeline is read against.
         var measured = Stopwatch.StartNew();
         var kill = options.KillPid is { } pid ? FailoverPhase.KillAfterAsync(pid, TimeSpan.FromSeconds(options.KillAfterSeconds), measured) : null;
         var payIn = await PayInPhase.RunAsync(http, options, sellers, runId, options.Checkouts, rss is null ? null : _ => rss.CheckoutDone());
         // RunAsync returns once every checkout answered 202 has finished too: every measured order is done here.
         rss?.ReadAfter();
+        var cpuSummary = cpu?.Summary();
+        var cpuPerOrder = cpu?.PerOrder((long)payIn.Batch.Count * options.OrdersPerCheckout);
         var loadAtEnd = MachineInfo.LoadAverage1Min();
         var measuredOrders = (long)payIn.Batch.Count * options.OrdersPerCheckout;
         var ordersPerSecond = measuredOrders / payIn.Batch.Elapsed.TotalSeconds;
         PayInPhase.Print(options, payIn);
+        if (cpu is not null)
+        {
+            Console.WriteLine($"cpu:                {cpuSummary}");
+            Console.WriteLine($"cpu per order:      {cpuPerOrder}");
+        }
         if (kill is not null && await kill is { } killedAt)
         {
             FailoverPhase.Print(payIn.Batch.Timeline, killedAt);
