@@ -11,7 +11,8 @@
 # Exits 0 when every run passed (each checkout SUCCEEDED, invariants ok); targets missed do not change that.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-server="$root/src/Payments.Server/bin/Release/net10.0/Payments.Server.dll"
+# PAYMENTS_SERVER_DLL runs another build of the server (an A/B against an older commit) with this bench.
+server="${PAYMENTS_SERVER_DLL:-$root/src/Payments.Server/bin/Release/net10.0/Payments.Server.dll}"
 bench="$root/bench/Payments.LoadTest/bin/Release/net10.0/Payments.LoadTest.dll"
 for dll in "$server" "$bench"; do
   if [[ ! -f "$dll" ]]; then
