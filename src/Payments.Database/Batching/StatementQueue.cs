@@ -38,7 +38,12 @@ public sealed class StatementQueue : IAsyncDisposable
         _dataSource = dataSource;
         _groupSizeMax = groupSizeMax;
         _logger = logger;
-        _loops = Enumerable.Range(0, loops).Select(_ => Task.Run(RunAsync)).ToArray();
+        // Not under the creator's context: the loops serve every caller, and would otherwise hang all their database
+        // spans under whichever grain call first asked for the queue.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loops = Enumerable.Range(0, loops).Select(_ => Task.Run(RunAsync)).ToArray();
+        }
     }
 
     /// <summary>Groups sent so far, and the statements they carried (for metrics and the bench).</summary>
@@ -93,8 +98,10 @@ public sealed class StatementQueue : IAsyncDisposable
         {
             await ExecuteAsync(group);
         }
-        catch (PostgresException exception) when (group.Count > 1)
+        catch (PostgresException exception) when (group.Count > 1 && exception.InvariantSeverity == "ERROR")
         {
+            // An ERROR (not FATAL: the connection lived on) proves the implicit transaction rolled back, so sending each
+            // statement again cannot apply one twice. Anything else leaves the outcome unknown and fails the group.
             // One statement failed and took the group with it: find it by sending each alone.
             _logger.LogDebug(exception, "A group of {Count} statements failed; running them one by one", group.Count);
             foreach (var statement in group)
@@ -139,28 +146,62 @@ public sealed class StatementQueue : IAsyncDisposable
         // No explicit transaction: a batch without one is a single implicit transaction, all or nothing, committed by
         // the batch's own end: no BEGIN/COMMIT round trips.
         await using var batch = new NpgsqlBatch(connection);
+        var sent = new List<QueuedStatement>(group.Count);
         foreach (var statement in group)
         {
-            foreach (var command in statement.Commands())
+            try
             {
-                batch.BatchCommands.Add(command);
+                var commands = statement.Commands().ToArray();
+                foreach (var command in commands)
+                {
+                    batch.BatchCommands.Add(command);
+                }
+
+                sent.Add(statement);
+            }
+            catch (Exception exception) when (exception is not NpgsqlException)
+            {
+                // A statement that cannot even be written (a payload never rendered) fails alone, before anything is sent.
+                statement.Fail(exception);
             }
         }
 
-        await using var reader = await batch.ExecuteReaderAsync();
-        for (var i = 0; i < group.Count; i++)
+        if (sent.Count == 0)
         {
-            if (i > 0 && !await reader.NextResultAsync())
-            {
-                throw new InvalidOperationException($"Statement {i} of a group returned no result set.");
-            }
-
-            await group[i].ReadAsync(reader, CancellationToken.None);
+            return;
         }
 
-        // Reading to the end surfaces an error of the implicit commit rather than leaving it to the dispose.
-        while (await reader.NextResultAsync())
+        // A result a statement cannot read does not stop the others': the batch commits all the same.
+        var unreadable = new Dictionary<QueuedStatement, Exception>();
+        await using (var reader = await batch.ExecuteReaderAsync())
         {
+            for (var i = 0; i < sent.Count; i++)
+            {
+                if (i > 0 && !await reader.NextResultAsync())
+                {
+                    throw new InvalidOperationException($"Statement {i} of a group returned no result set.");
+                }
+
+                try
+                {
+                    await sent[i].ReadAsync(reader, CancellationToken.None);
+                }
+                catch (Exception exception) when (exception is not NpgsqlException)
+                {
+                    unreadable[sent[i]] = exception;
+                }
+            }
+
+            // Reading to the end surfaces an error of the implicit commit rather than leaving it to the dispose.
+            while (await reader.NextResultAsync())
+            {
+            }
+        }
+
+        foreach (var (statement, exception) in unreadable)
+        {
+            // Committed, but its answer is lost: the caller must treat it as it treats a lost connection.
+            statement.Fail(new InvalidOperationException("The statement committed but its result could not be read.", exception));
         }
     }
 

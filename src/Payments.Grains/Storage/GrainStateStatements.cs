@@ -26,6 +26,8 @@ internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatem
 
     public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
+        // Read again after a failed group: nothing of the first attempt may remain.
+        (Payload, Version) = (null, 0);
         Found = await reader.ReadAsync(cancellationToken);
         if (Found)
         {

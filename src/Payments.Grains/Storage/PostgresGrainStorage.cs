@@ -37,7 +37,7 @@ internal sealed partial class PostgresGrainStorage(
             throw;
         }
 
-        grainState.State = read.Payload is { } payload ? serializer.Deserialize<T>(new BinaryData(payload)) : NewState<T>();
+        grainState.State = (read.Payload is { } payload ? serializer.Deserialize<T>(new BinaryData(payload)) : default) ?? NewState<T>();
         grainState.ETag = read.Found ? read.Version.ToString(CultureInfo.InvariantCulture) : null;
         grainState.RecordExists = read.Payload is not null;
     }
@@ -53,7 +53,7 @@ internal sealed partial class PostgresGrainStorage(
 
     public async Task ClearStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
-        if (!grainState.RecordExists && string.IsNullOrEmpty(grainState.ETag))
+        if (!grainState.RecordExists && string.IsNullOrWhiteSpace(grainState.ETag))
         {
             // Never read, or read as absent: find out whether there is anything to clear.
             await ReadStateAsync(stateName, grainId, grainState);
@@ -73,7 +73,7 @@ internal sealed partial class PostgresGrainStorage(
 
     private async Task<int> WriteAsync(GrainStateIdentity identity, string? etag, byte[]? payload, bool clear)
     {
-        int? expected = string.IsNullOrEmpty(etag) ? null : int.Parse(etag, CultureInfo.InvariantCulture);
+        int? expected = string.IsNullOrWhiteSpace(etag) ? null : int.Parse(etag, CultureInfo.InvariantCulture);
         var write = new GrainStateWrite(identity, expected, payload, clear);
         try
         {

@@ -128,10 +128,15 @@ internal sealed class PostgresReminderTable(GrainStateQueues queues, NpgsqlDataS
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.GrainId.ToString() });
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = entry.ReminderName });
             command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = unchecked((int)entry.GrainId.GetUniformHashCode()) });
-            // A start time of unknown kind is taken as UTC, as the reminder service means it.
+            // A start time of unknown kind is taken as UTC, as the reminder service means it; a local one is converted.
             command.Parameters.Add(new NpgsqlParameter<DateTime>
             {
-                TypedValue = entry.StartAt.Kind is DateTimeKind.Utc ? entry.StartAt : DateTime.SpecifyKind(entry.StartAt, DateTimeKind.Utc),
+                TypedValue = entry.StartAt.Kind switch
+                {
+                    DateTimeKind.Utc => entry.StartAt,
+                    DateTimeKind.Local => entry.StartAt.ToUniversalTime(),
+                    _ => DateTime.SpecifyKind(entry.StartAt, DateTimeKind.Utc),
+                },
             });
             command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = (long)entry.Period.TotalMilliseconds });
             return [command];
