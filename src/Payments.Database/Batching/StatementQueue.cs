@@ -46,13 +46,16 @@ public sealed class StatementQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Groups sent so far, and the statements they carried (for metrics and the bench).</summary>
+    private long _groups;
+    private long _statements;
+
+    /// <summary>
+    /// Groups sent so far, and the statements they carried: how a test sees that statements were grouped. Nothing exports
+    /// them as metrics yet.
+    /// </summary>
     public long Groups => Interlocked.Read(ref _groups);
 
     public long Statements => Interlocked.Read(ref _statements);
-
-    private long _groups;
-    private long _statements;
 
     /// <summary>Queues the statement and returns its <see cref="QueuedStatement.Done"/>.</summary>
     public Task EnqueueAsync(QueuedStatement statement)
