@@ -104,15 +104,17 @@ internal sealed partial class PaymentOrderGrain
     private async Task CheckPspIfDueAsync()
     {
         var step = Rules.Polling.Next(State);
-        switch (step.Kind)
+        if (step.Kind == PollStepKind.Expire)
         {
-            case PollStepKind.Expire:
-                await ExpireActionAsync();
-                return;
-            case PollStepKind.Wait:
-                // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
-                Arm(step.WakeUp!.Value);
-                return;
+            await ExpireActionAsync();
+            return;
+        }
+
+        if (step.WakeUp is { } notYet)
+        {
+            // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
+            Arm(notYet);
+            return;
         }
 
         var outcome = State.HostedSessionId is { } sessionId
@@ -143,16 +145,16 @@ internal sealed partial class PaymentOrderGrain
                 ? await psp.CancelChargeAsync(PaymentOrderId, intentId, State.ActionExpiryAttempts, CancellationToken.None)
                 : PspPolling.NothingToCancel;
         var step = Rules.Polling.ApplyExpiryOutcome(State, outcome);
-        switch (step.Kind)
+        if (step.Kind == ExpiryStepKind.PaidMeanwhile)
         {
-            case ExpiryStepKind.PaidMeanwhile:
-                logger.LogInformation("Payment order {PaymentOrderId}: paid at the PSP when its wait for the buyer ran out", PaymentOrderId);
-                break;
-            case ExpiryStepKind.Retrying:
-                Arm(step.WakeUp!.Value);
-                logger.LogWarning("Payment order {PaymentOrderId}: could not cancel the unfinished payment at the PSP ({Outcome} {Error}); retrying",
-                    PaymentOrderId, outcome.Kind, outcome.FailureMessage ?? outcome.FailureCode);
-                break;
+            logger.LogInformation("Payment order {PaymentOrderId}: paid at the PSP when its wait for the buyer ran out", PaymentOrderId);
+        }
+
+        if (step.WakeUp is { } retry)
+        {
+            Arm(retry);
+            logger.LogWarning("Payment order {PaymentOrderId}: could not cancel the unfinished payment at the PSP ({Outcome} {Error}); retrying",
+                PaymentOrderId, outcome.Kind, outcome.FailureMessage ?? outcome.FailureCode);
         }
 
         AssertConsistent();
@@ -167,9 +169,9 @@ internal sealed partial class PaymentOrderGrain
     {
         var outcome = await psp.CloseHostedPageAsync(PaymentOrderId, State.HostedSessionId!, CancellationToken.None);
         var step = Rules.Polling.ApplyCloseOutcome(State, outcome);
-        if (!step.Closed)
+        if (step.WakeUp is { } retry)
         {
-            Arm(step.WakeUp!.Value);
+            Arm(retry);
             return;
         }
 

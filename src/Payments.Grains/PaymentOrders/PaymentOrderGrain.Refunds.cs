@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Payments.Core.PaymentOrders;
 using Payments.Psp;
@@ -15,7 +16,7 @@ internal sealed partial class PaymentOrderGrain
             return new CreateRefundResult(request.Outcome, request.Refund is { } existing ? PaymentOrderViews.Refund(PaymentOrderId, State, existing) : null, request.RemainingMinor);
         }
 
-        var refund = request.Refund!;
+        var refund = request.Refund ?? throw new UnreachableException("A created refund comes with its state.");
         // The reminder first: should we die right after the reservation is stored, it still finishes the refund.
         await RegisterDriveReminderAsync();
         RefundStateMachine.Reserve(State, refund);

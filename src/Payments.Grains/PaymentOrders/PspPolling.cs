@@ -134,4 +134,5 @@ internal enum ExpiryStepKind
 internal readonly record struct ExpiryStep(ExpiryStepKind Kind, WakeUp? WakeUp = null);
 
 /// <param name="Closed">The page is closed (to be stored); otherwise nothing changed and <paramref name="WakeUp"/> asks again.</param>
+/// <param name="LatePaymentFound">The buyer had paid on it meanwhile: a late payment is recorded.</param>
 internal readonly record struct CloseStep(bool Closed, bool LatePaymentFound, WakeUp? WakeUp);
