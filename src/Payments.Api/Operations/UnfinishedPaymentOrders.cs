@@ -20,13 +20,13 @@ public sealed class UnfinishedPaymentOrders(OperationsQueries queries, IGrainFac
         return orders;
     }
 
-    /// <summary>Orders not final (or final but with effects owed) although created longer ago than <paramref name="olderThan"/>.</summary>
+    /// <summary>
+    /// Orders that still owe work (the order's own answer: not final, or moves owed, or the PSP still to hear or ask) although
+    /// created longer ago than <paramref name="olderThan"/>.
+    /// </summary>
     public async Task<IReadOnlyList<PaymentOrderView>> StuckAsync(TimeSpan olderThan, DateTimeOffset now, CancellationToken cancellationToken) =>
         (await ListAsync(cancellationToken))
-            .Where(order => order.CreatedAt <= now - olderThan && IsStuck(order))
+            .Where(order => order.CreatedAt <= now - olderThan && order.OwesWork)
             .OrderBy(order => order.CreatedAt)
             .ToArray();
-
-    private static bool IsStuck(PaymentOrderView order) =>
-        !order.Status.IsFinal() || order.OwesEffects || order.Refunds.Any(refund => refund.Status == RefundStatus.Pending);
 }

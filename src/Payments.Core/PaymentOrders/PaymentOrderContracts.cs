@@ -82,6 +82,12 @@ public sealed record PaymentOrderHistoryEntry(
     [property: Id(0)] PaymentOrderStatus Status,
     [property: Id(1)] DateTimeOffset At);
 
+/// <param name="OwesEffects">
+/// Money moved (at the PSP, or by fulfillment) that wallet and ledger do not show yet: the pay-in's, a refund's (or its
+/// reversal's), a late payment's, or the fulfillment's move from pending to available. The order's own answer, not worked
+/// out again here.
+/// </param>
+/// <param name="OwesWork">The order still has work to do (not final, or moves owed, or the PSP still to hear or ask): its own answer.</param>
 [GenerateSerializer, Immutable, Alias("Payments.PaymentOrderView")]
 public sealed record PaymentOrderView(
     [property: Id(0)] string PaymentOrderId,
@@ -104,15 +110,9 @@ public sealed record PaymentOrderView(
     [property: Id(17)] string? ActionUrl,
     [property: Id(18)] IReadOnlyList<RefundView> Refunds,
     [property: Id(19)] DateTimeOffset? FulfilledAt = null,
-    [property: Id(20)] bool FulfillmentEffectsOwed = false)
-{
-    /// <summary>
-    /// Money moved (at the PSP, or by fulfillment) that wallet and ledger do not show yet: the pay-in's, a refund's (or its
-    /// reversal's), or the fulfillment's move from pending to available.
-    /// </summary>
-    public bool OwesEffects =>
-        (Status == PaymentOrderStatus.Success && !(WalletUpdated && LedgerUpdated)) || Refunds.Any(refund => refund.EffectsOwed) || FulfillmentEffectsOwed;
-}
+    [property: Id(20)] bool FulfillmentEffectsOwed = false,
+    [property: Id(21)] bool OwesEffects = false,
+    [property: Id(22)] bool OwesWork = false);
 
 [GenerateSerializer, Alias("Payments.FulfillPaymentOrderOutcome")]
 public enum FulfillPaymentOrderOutcome

@@ -1,78 +1,41 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Payments.Core.PaymentOrders;
+using Payments.Core.Reconciliation;
 using Payments.Grains.DeadLetters;
 using Payments.Psp;
 
 namespace Payments.Grains.PaymentOrders;
 
-/// <summary>The charge and what the PSP says of it: the write-ahead attempt, webhooks, lookups, and closing a failed hosted page.</summary>
+/// <summary>The PSP's side of the charge: the write-ahead attempt, webhooks, lookups, cancels, closing a hosted page, reconciliation's check.</summary>
 internal sealed partial class PaymentOrderGrain
 {
     private async Task ChargeAsync()
     {
         // Write-ahead: the attempt is on record before the PSP hears of it.
-        var now = time.GetUtcNow();
-        var keyMayBeForgotten = State.FirstAttemptAt is { } first && now - first > options.Value.PspIdempotencyWindow;
-        State.Attempts++;
-        State.FirstAttemptAt ??= now;
-        State.NextRetryAt = null;
-        State.UpdatedAt = now;
+        var call = Rules.Charge.BeginAttempt(State);
         await PersistAsync();
 
-        var metadata = new Dictionary<string, string>
+        var outcome = call switch
         {
-            ["payment_order_id"] = PaymentOrderId,
-            ["checkout_id"] = State.CheckoutId,
-            ["seller_account"] = State.SellerAccount,
+            TokenCharge { LooksForEarlierCharge: true } token => await psp.FindChargeAsync(PaymentOrderId, CancellationToken.None)
+                ?? await psp.ChargeAsync(token.Request, CancellationToken.None),
+            TokenCharge token => await psp.ChargeAsync(token.Request, CancellationToken.None),
+            HostedPageCharge page => await psp.CreateHostedPageAsync(page.Request, CancellationToken.None),
+            _ => throw new UnreachableException($"Unknown charge call {call}."),
         };
-        // Past the window the PSP may have forgotten our idempotency key, and creating again could charge twice:
-        // look for an earlier charge first, and create only when there is none.
-        var earlier = keyMayBeForgotten && State.ReturnUrl is null ? await psp.FindChargeAsync(PaymentOrderId, CancellationToken.None) : null;
-        var outcome = earlier
-            ?? (State.ReturnUrl is { } returnUrl
-                ? await psp.CreateHostedPageAsync(new PspHostedPageRequest(PaymentOrderId, State.AmountMinor, State.Currency, returnUrl, metadata), CancellationToken.None)
-                : await psp.ChargeAsync(new PspChargeRequest(PaymentOrderId, State.AmountMinor, State.Currency, State.PaymentMethodToken, metadata), CancellationToken.None));
-        switch (outcome.Kind)
+        var step = Rules.Charge.ApplyOutcome(State, outcome);
+        if (step.Kind == ChargeStepKind.Parked)
         {
-            case PspOutcomeKind.Succeeded:
-            case PspOutcomeKind.Declined:
-                Finish(outcome);
-                break;
-            case PspOutcomeKind.RequiresAction:
-                // A hosted page is known by its session until a payment intent pays it.
-                if (State.ReturnUrl is null)
-                {
-                    State.PspReference = outcome.PspReference;
-                }
-                else
-                {
-                    State.HostedSessionId = outcome.PspReference;
-                }
-
-                State.ActionUrl = outcome.ActionUrl;
-                State.PspCheckedAt = time.GetUtcNow();
-                Transition(PaymentOrderStatus.RequiresAction);
-                break;
-            case PspOutcomeKind.Unknown:
-                // Not a failure: the PSP may have charged. Ask again later with the same idempotency key.
-                State.LastError = outcome.FailureMessage ?? outcome.FailureCode ?? "unknown PSP outcome";
-                if (State.Attempts - State.AttemptsAtBudgetStart >= options.Value.Retry.AttemptsMax)
-                {
-                    Park(DeadLetterStore.StagePspCharge);
-                    logger.LogError("Payment order {PaymentOrderId}: PSP outcome still unknown after {Attempts} attempts ({Error}); parked as a dead letter",
-                        PaymentOrderId, State.Attempts, State.LastError);
-                }
-                else
-                {
-                    ScheduleRetry(outcome.RetryAfter);
-                    logger.LogWarning("Payment order {PaymentOrderId}: PSP outcome unknown after attempt {Attempt} ({Error}); retrying at {NextRetryAt}",
-                        PaymentOrderId, State.Attempts, State.LastError, State.NextRetryAt);
-                }
-
-                break;
-            default:
-                throw new UnreachableException($"Unknown PSP outcome {outcome.Kind}.");
+            Timer.Cancel();
+            logger.LogError("Payment order {PaymentOrderId}: PSP outcome still unknown after {Attempts} attempts ({Error}); parked as a dead letter",
+                PaymentOrderId, State.Attempts, State.LastError);
+        }
+        else if (step.WakeUp is { } retry)
+        {
+            Arm(retry);
+            logger.LogWarning("Payment order {PaymentOrderId}: PSP outcome unknown after attempt {Attempt} ({Error}); retrying at {NextRetryAt}",
+                PaymentOrderId, State.Attempts, State.LastError, State.NextRetryAt);
         }
 
         AssertConsistent();
@@ -90,47 +53,21 @@ internal sealed partial class PaymentOrderGrain
             return PspNoticeOutcome.UnknownOrder;
         }
 
-        var parkedForRefund = State.DeadLettered && ParkedStage() == DeadLetterStore.StagePspRefund;
-        var refundBounces = notice.Kind == PspNoticeKind.RefundFailed
-            && State.Refunds.Any(refund => refund.RefundId == notice.RefundId && refund.Status == RefundStatus.Succeeded);
-        var paidLate = notice.Kind == PspNoticeKind.PaymentSucceeded && State.Status == PaymentOrderStatus.Failed && State.ReturnUrl is not null
-            && State.LatePayment is null;
-        if ((refundBounces || paidLate) && IsDone())
+        if (PspNotices.ReopensFinishedOrder(State, notice))
         {
-            // A finished order has no reminder, and this notice makes it owe effects again: the reminder first, before
-            // anything changes, so that a crash after the change is stored still books the reversal.
             await RegisterDriveReminderAsync();
         }
 
-        var applied = notice.Kind switch
+        var result = Rules.Notices.Apply(State, notice);
+        LogFinding(result.Finding, notice);
+        if (!result.Applied)
         {
-            PspNoticeKind.PaymentSucceeded => Finish(PspChargeOutcome.Succeeded(notice.PaymentIntentId ?? State.PspReference ?? string.Empty))
-                || RecordLatePayment(notice.PaymentIntentId),
-            PspNoticeKind.PaymentFailed => Finish(PspChargeOutcome.Declined(notice.FailureCode ?? "payment_failed", notice.FailureMessage, notice.PaymentIntentId)),
-            PspNoticeKind.PaymentRequiresAction when State.Status == PaymentOrderStatus.Executing => MoveToRequiresAction(notice.PaymentIntentId),
-            PspNoticeKind.RefundSucceeded or PspNoticeKind.RefundFailed => FinishRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode, notice.PspRefundId)
-                || FinishLateRefund(notice.RefundId, notice.Kind == PspNoticeKind.RefundSucceeded, notice.FailureCode, notice.PspRefundId),
-            _ => false,
-        };
-        if (!applied)
-        {
-            // Late, duplicated or out of order: an event never moves the order backwards.
             return PspNoticeOutcome.Ignored;
         }
 
-        // Parked because we could not learn the outcome, and now the PSP tells it: nothing left for an operator.
-        var resolvesDeadLetter = State.DeadLettered
-            && ((State.Status.IsFinal() && notice.Kind is PspNoticeKind.PaymentSucceeded or PspNoticeKind.PaymentFailed)
-                || (parkedForRefund && !State.Refunds.Any(IsOutOfBudget)));
-        if (resolvesDeadLetter)
-        {
-            Unpark();
-        }
-
-        State.UpdatedAt = time.GetUtcNow();
         AssertConsistent();
         await PersistAsync();
-        if (resolvesDeadLetter)
+        if (result.ResolvesDeadLetter)
         {
             await RegisterDriveReminderAsync();
             await deadLetters.MarkReplayedAsync(DeadLetterStore.SubjectPaymentOrder, PaymentOrderId, State.UpdatedAt);
@@ -140,96 +77,65 @@ internal sealed partial class PaymentOrderGrain
         return PspNoticeOutcome.Applied;
     }
 
-    /// <summary>Ends a payment with the PSP's final answer (its response, a webhook, or our own check). False when the order is past that.</summary>
-    private bool Finish(PspChargeOutcome outcome)
+    private void LogFinding(NoticeFinding finding, PspNotice notice)
     {
-        if (State.Status is not (PaymentOrderStatus.Executing or PaymentOrderStatus.RequiresAction))
+        switch (finding)
         {
-            if (State.Status == PaymentOrderStatus.Failed && outcome.Kind == PspOutcomeKind.Succeeded && State.ReturnUrl is null)
-            {
+            case NoticeFinding.PaidWhileFailed:
                 // The PSP took money for an order we consider failed: never silently. Reconciliation must see it.
                 logger.LogError("Payment order {PaymentOrderId} is FAILED but the PSP reports a successful payment {PspReference}; needs investigation",
-                    PaymentOrderId, outcome.PspReference);
-            }
-
-            return false;
+                    PaymentOrderId, notice.PaymentIntentId ?? State.PspReference ?? string.Empty);
+                break;
+            case NoticeFinding.LatePaymentRecorded:
+                LogLatePayment();
+                break;
+            case NoticeFinding.RefundFailedAfterSuccess:
+                logger.LogWarning("Refund {RefundId} of {PaymentOrderId} failed after it had succeeded ({FailureCode}); its booking is reversed",
+                    notice.RefundId, PaymentOrderId, notice.FailureCode);
+                break;
         }
-
-        State.ActionUrl = null;
-        State.NextRetryAt = null;
-        if (outcome.Kind == PspOutcomeKind.Succeeded)
-        {
-            State.PspReference = outcome.PspReference;
-            State.Failure = null;
-            State.LastError = null;
-            Transition(PaymentOrderStatus.Success);
-        }
-        else
-        {
-            State.PspReference = outcome.PspReference ?? State.PspReference;
-            State.Failure = new PaymentFailure(outcome.FailureCode ?? "payment_failed", outcome.FailureMessage ?? "The payment failed.", Retryable: false);
-            Transition(PaymentOrderStatus.Failed);
-        }
-
-        return true;
     }
 
-    private bool MoveToRequiresAction(string? paymentIntentId)
-    {
-        State.PspReference ??= paymentIntentId;
-        State.PspCheckedAt = time.GetUtcNow();
-        Transition(PaymentOrderStatus.RequiresAction);
-        return true;
-    }
+    private void LogLatePayment() =>
+        logger.LogWarning("Payment order {PaymentOrderId} is FAILED but its hosted page was paid ({PaymentIntentId}); refunding it to the buyer",
+            PaymentOrderId, State.LatePayment?.PaymentIntentId);
 
     /// <summary>Asks the PSP about a payment it finishes later, once it has been quiet for <see cref="PaymentOrderOptions.PspPollAfter"/>.</summary>
     private async Task CheckPspIfDueAsync()
     {
-        var now = time.GetUtcNow();
-        // Orders that began to wait before there was a deadline count from their last change, fixed now (and stored with the
-        // next write), or every poll would push their deadline on.
-        State.ActionRequiredAt ??= State.UpdatedAt;
-        var deadline = State.ActionRequiredAt.Value + options.Value.ActionTimeout;
-        if (deadline <= now)
+        var step = Rules.Polling.Next(State);
+        if (step.Kind == PollStepKind.Expire)
         {
             await ExpireActionAsync();
             return;
         }
 
-        var due = (State.PspCheckedAt ?? State.UpdatedAt) + options.Value.PspPollAfter;
-        due = due < deadline ? due : deadline;
-        if (due > now)
+        if (step.WakeUp is { } notYet)
         {
             // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
-            ArmRetryTimer(due - now, keepAlive: false);
+            Arm(notYet);
             return;
         }
 
         var outcome = State.HostedSessionId is { } sessionId
             ? await psp.GetHostedPageAsync(PaymentOrderId, sessionId, CancellationToken.None)
             : await psp.GetChargeAsync(PaymentOrderId, State.PspReference ?? string.Empty, CancellationToken.None);
-        State.PspCheckedAt = time.GetUtcNow();
-        if (outcome.Kind is PspOutcomeKind.Succeeded or PspOutcomeKind.Declined)
+        if (Rules.Polling.ApplyPollOutcome(State, outcome, step.Deadline) is { } next)
         {
-            logger.LogInformation("Payment order {PaymentOrderId}: no webhook came, the PSP says {Outcome}", PaymentOrderId, outcome.Kind);
-            Finish(outcome);
+            Arm(next);
         }
         else
         {
-            State.ActionUrl = outcome.ActionUrl ?? State.ActionUrl;
-            var untilDeadline = deadline - State.PspCheckedAt.Value;
-            ArmRetryTimer(untilDeadline < options.Value.PspPollAfter ? untilDeadline : options.Value.PspPollAfter, keepAlive: false);
+            logger.LogInformation("Payment order {PaymentOrderId}: no webhook came, the PSP says {Outcome}", PaymentOrderId, outcome.Kind);
         }
 
-        State.UpdatedAt = State.PspCheckedAt.Value;
         AssertConsistent();
         await PersistAsync();
     }
 
     /// <summary>
     /// The buyer has not finished the payment within <see cref="PaymentOrderOptions.ActionTimeout"/>: it is canceled at the
-    /// PSP (the hosted page expired, the payment intent canceled) so nobody can pay it later, and the order FAILS. If the PSP
-    /// says it was paid meanwhile, it is booked as any success; if the PSP cannot be reached, asked again with backoff.
+    /// PSP (the hosted page expired, the payment intent canceled) so nobody can pay it later, and the order FAILS.
     /// </summary>
     private async Task ExpireActionAsync()
     {
@@ -237,33 +143,20 @@ internal sealed partial class PaymentOrderGrain
             ? await psp.CloseHostedPageAsync(PaymentOrderId, sessionId, CancellationToken.None)
             : State.PspReference is { } intentId
                 ? await psp.CancelChargeAsync(PaymentOrderId, intentId, State.ActionExpiryAttempts, CancellationToken.None)
-                : PspChargeOutcome.Declined("canceled", "Nothing was registered at the PSP.", null);
-        State.PspCheckedAt = time.GetUtcNow();
-        switch (outcome.Kind)
+                : PspPolling.NothingToCancel;
+        var step = Rules.Polling.ApplyExpiryOutcome(State, outcome);
+        if (step.Kind == ExpiryStepKind.PaidMeanwhile)
         {
-            case PspOutcomeKind.Succeeded:
-                logger.LogInformation("Payment order {PaymentOrderId}: paid at the PSP when its wait for the buyer ran out", PaymentOrderId);
-                Finish(outcome);
-                break;
-            case PspOutcomeKind.Declined when State.HostedSessionId is not null || outcome.FailureCode == "canceled":
-                State.HostedPageClosed = State.HostedSessionId is not null;
-                Finish(PspChargeOutcome.Declined(
-                    "action_expired",
-                    $"The buyer did not complete the payment within {options.Value.ActionTimeout}; it was canceled at the PSP.",
-                    State.PspReference));
-                break;
-            default:
-                // Unknown, or not canceled at the PSP (its cancel was refused while the payment was processing, which may yet
-                // fail back to payable): the order stays waiting and cancels again, with the next attempt's key.
-                State.ActionExpiryAttempts++;
-                var retry = options.Value.Retry;
-                ArmRetryTimer(RetryDelay.Next(State.ActionExpiryAttempts, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared));
-                logger.LogWarning("Payment order {PaymentOrderId}: could not cancel the unfinished payment at the PSP ({Outcome} {Error}); retrying",
-                    PaymentOrderId, outcome.Kind, outcome.FailureMessage ?? outcome.FailureCode);
-                break;
+            logger.LogInformation("Payment order {PaymentOrderId}: paid at the PSP when its wait for the buyer ran out", PaymentOrderId);
         }
 
-        State.UpdatedAt = State.PspCheckedAt.Value;
+        if (step.WakeUp is { } retry)
+        {
+            Arm(retry);
+            logger.LogWarning("Payment order {PaymentOrderId}: could not cancel the unfinished payment at the PSP ({Outcome} {Error}); retrying",
+                PaymentOrderId, outcome.Kind, outcome.FailureMessage ?? outcome.FailureCode);
+        }
+
         AssertConsistent();
         await PersistAsync();
     }
@@ -275,22 +168,68 @@ internal sealed partial class PaymentOrderGrain
     private async Task CloseHostedPageAsync()
     {
         var outcome = await psp.CloseHostedPageAsync(PaymentOrderId, State.HostedSessionId!, CancellationToken.None);
-        switch (outcome.Kind)
+        var step = Rules.Polling.ApplyCloseOutcome(State, outcome);
+        if (step.WakeUp is { } retry)
         {
-            case PspOutcomeKind.Unknown:
-                var retry = options.Value.Retry;
-                ArmRetryTimer(retry.DelayBase);
-                return;
-            case PspOutcomeKind.Succeeded:
-                RecordLatePayment(outcome.PspReference);
-                break;
-            case PspOutcomeKind.RequiresAction:
-                ArmRetryTimer(options.Value.Retry.DelayBase);
-                return;
+            Arm(retry);
+            return;
         }
 
-        State.HostedPageClosed = true;
-        State.UpdatedAt = time.GetUtcNow();
+        if (step.LatePaymentFound)
+        {
+            LogLatePayment();
+        }
+
         await PersistAsync();
     }
+
+    /// <summary>
+    /// Reconciliation's auto-fix: the PSP's report shows a charge or refund this order has not booked (a lost answer, a
+    /// parked order, a refund that bounced without its webhook), so the order asks the PSP itself, never trusting the report,
+    /// and applies the answer the way a webhook would: the state moves on, a parked order un-parks, the outbox books.
+    /// </summary>
+    public async Task<PspCheckResult> CheckWithPspAsync()
+    {
+        if (!State.Exists)
+        {
+            return new PspCheckResult(PspCheckOutcome.UnknownOrder, null);
+        }
+
+        var outcomes = new List<PspCheckOutcome>();
+        if (State.Status is PaymentOrderStatus.NotStarted or PaymentOrderStatus.Executing or PaymentOrderStatus.RequiresAction)
+        {
+            var charge = State.HostedSessionId is { } sessionId ? await psp.GetHostedPageAsync(PaymentOrderId, sessionId, CancellationToken.None)
+                : State.PspReference is { } reference ? await psp.GetChargeAsync(PaymentOrderId, reference, CancellationToken.None)
+                : await psp.FindChargeAsync(PaymentOrderId, CancellationToken.None);
+            outcomes.Add(await ApplyCheckAsync(PspCheck.ForCharge(PaymentOrderId, charge)));
+        }
+        else if (State.Status == PaymentOrderStatus.Failed)
+        {
+            // Final: a charge the PSP reports for a failed order is money to give back or explain, not to book.
+            outcomes.Add(PspCheckOutcome.Contradicts);
+        }
+
+        if (State.Status == PaymentOrderStatus.Success)
+        {
+            foreach (var refundId in State.Refunds.Where(refund => refund.Status != RefundStatus.Failed).Select(refund => refund.RefundId).ToArray())
+            {
+                // Looked up afresh each time: the notice applied for the one before drove the order.
+                var refund = State.Refunds.First(candidate => candidate.RefundId == refundId);
+                var answer = refund.PspRefundId is { } pspRefundId ? await psp.GetRefundAsync(refund.RefundId, pspRefundId, CancellationToken.None)
+                    : State.PspReference is { } charged ? await psp.FindRefundAsync(refund.RefundId, charged, CancellationToken.None)
+                    : null;
+                outcomes.Add(await ApplyCheckAsync(PspCheck.ForRefund(PaymentOrderId, State, refund, answer)));
+            }
+
+            // Booked late, or parked for its effects: whatever is owed is applied now.
+            await DriveAsync();
+        }
+
+        var outcome = PspCheck.Combine(outcomes);
+        logger.LogInformation("Payment order {PaymentOrderId}: checked with the PSP for reconciliation: {Outcome}", PaymentOrderId, outcome);
+        return new PspCheckResult(outcome, State.Status.ToString());
+    }
+
+    private async Task<PspCheckOutcome> ApplyCheckAsync(PspCheckStep step) =>
+        step.Notice is { } notice ? PspCheck.AfterNotice(await ApplyPspNoticeAsync(notice)) : step.Outcome!.Value;
 }

@@ -1,53 +1,30 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Payments.Core.PaymentOrders;
-using Payments.Grains.DeadLetters;
 using Payments.Psp;
 
 namespace Payments.Grains.PaymentOrders;
 
-/// <summary>Refunds: reserved in state before the PSP hears of them, asked until answered, then looked up; a refund that bounces is reversed.</summary>
+/// <summary>Refunds at the PSP: the order's own (reserved in state before the PSP hears of them), and a late payment's.</summary>
 internal sealed partial class PaymentOrderGrain
 {
     public async Task<CreateRefundResult> RefundAsync(CreateRefund command)
     {
-        var reserved = State.Refunds.Where(refund => refund.Status != RefundStatus.Failed).Sum(refund => refund.AmountMinor);
-        var remaining = State.AmountMinor - reserved;
-        if (State.Refunds.FirstOrDefault(refund => refund.RefundId == command.RefundId || refund.RefundId == command.LegacyRefundId) is { } existing)
+        var request = Rules.Refunds.Request(State, command);
+        if (request.Outcome != CreateRefundOutcome.Created)
         {
-            return new CreateRefundResult(CreateRefundOutcome.AlreadyExists, ToRefundView(existing), remaining);
+            return new CreateRefundResult(request.Outcome, request.Refund is { } existing ? PaymentOrderViews.Refund(PaymentOrderId, State, existing) : null, request.RemainingMinor);
         }
 
-        // A parked order waits for an operator: a new refund would move money at the PSP that nothing then books.
-        if (!State.Exists || State.Status != PaymentOrderStatus.Success || State.DeadLettered || State.Refunds.Count >= options.Value.RefundsMax)
-        {
-            return new CreateRefundResult(CreateRefundOutcome.NotRefundable, null, remaining);
-        }
-
-        var amount = command.AmountMinor ?? remaining;
-        if (amount <= 0 || amount > remaining)
-        {
-            return new CreateRefundResult(CreateRefundOutcome.ExceedsPayment, null, remaining);
-        }
-
-        // Reserved before the PSP hears of it: a concurrent refund sees this amount as taken.
-        var refund = new RefundState
-        {
-            RefundId = command.RefundId,
-            AmountMinor = amount,
-            Status = RefundStatus.Pending,
-            Reason = command.Reason,
-            CreatedAt = time.GetUtcNow(),
-        };
+        var refund = request.Refund ?? throw new UnreachableException("A created refund comes with its state.");
         // The reminder first: should we die right after the reservation is stored, it still finishes the refund.
         await RegisterDriveReminderAsync();
-        State.Refunds.Add(refund);
-        State.UpdatedAt = refund.CreatedAt;
+        RefundStateMachine.Reserve(State, refund);
         AssertConsistent();
         await PersistAsync();
         await ExecuteRefundAsync(refund);
         await ApplyEffectsAsync();
-        return new CreateRefundResult(CreateRefundOutcome.Created, ToRefundView(refund), remaining - amount);
+        return new CreateRefundResult(CreateRefundOutcome.Created, PaymentOrderViews.Refund(PaymentOrderId, State, refund), request.RemainingMinor);
     }
 
     private async Task ExecutePendingRefundsAsync()
@@ -56,9 +33,9 @@ internal sealed partial class PaymentOrderGrain
         {
             // Only when due: the order also wakes for webhooks, other refunds and its reminder, and each of those
             // must not spend an attempt of this refund's budget.
-            if (refund.NextRetryAt is { } due && due > time.GetUtcNow())
+            if (WakeUp.UntilDue(refund.NextRetryAt, time.GetUtcNow(), refund.PspAnswered) is { } wait)
             {
-                ArmRetryTimer(due - time.GetUtcNow(), keepAlive: !refund.PspAnswered);
+                Arm(wait);
                 continue;
             }
 
@@ -70,23 +47,15 @@ internal sealed partial class PaymentOrderGrain
         }
     }
 
-    /// <summary>A refund the PSP has not answered within its retry budget: asking on could outlive the PSP's memory of the key.</summary>
-    private bool IsOutOfBudget(RefundState refund) =>
-        refund.Status == RefundStatus.Pending && !refund.PspAnswered && refund.Attempts - refund.AttemptsAtBudgetStart >= options.Value.Retry.AttemptsMax;
-
     /// <summary>
     /// Moves a pending refund on: asks the PSP to refund (same idempotency key, so asking again never refunds twice)
     /// until the PSP has answered, and from then on only looks the refund up until it is final.
     /// </summary>
     private async Task ExecuteRefundAsync(RefundState refund)
     {
-        var retry = options.Value.Retry;
-        if (IsOutOfBudget(refund))
+        if (Rules.Refunds.BeginAttempt(State, refund) is not { } call)
         {
-            // Past the budget the outcome is still unknown: park the order for an operator, like a charge.
-            State.LastError = $"refund {refund.RefundId}: no answer from the PSP after {refund.Attempts} attempts";
-            Park(DeadLetterStore.StagePspRefund);
-            State.UpdatedAt = time.GetUtcNow();
+            Timer.Cancel();
             await PersistAsync();
             await RecordDeadLetterAsync();
             logger.LogError("Refund {RefundId} of {PaymentOrderId}: no answer from the PSP after {Attempts} attempts; parked as a dead letter",
@@ -94,85 +63,88 @@ internal sealed partial class PaymentOrderGrain
             return;
         }
 
-        refund.Attempts++;
-        // Past the window the PSP may have forgotten the refund's idempotency key (a replay, days later): creating
-        // again could refund twice, so look for it first and create only when there is none.
-        var keyMayBeForgotten = !refund.PspAnswered && time.GetUtcNow() - refund.CreatedAt > options.Value.PspIdempotencyWindow;
-        var earlier = keyMayBeForgotten && State.PspReference is { } charged ? await psp.FindRefundAsync(refund.RefundId, charged, CancellationToken.None) : null;
-        var outcome = earlier
-            ?? (refund.PspAnswered && refund.PspRefundId is { } pspRefundId
-                ? await psp.GetRefundAsync(refund.RefundId, pspRefundId, CancellationToken.None)
-                : await psp.RefundAsync(
-                    new PspRefundRequest(refund.RefundId, PaymentOrderId, State.PspReference ?? string.Empty, refund.AmountMinor, State.Currency, refund.Reason),
-                    CancellationToken.None));
-        refund.PspRefundId = outcome.PspRefundId ?? refund.PspRefundId;
-        refund.PspAnswered |= outcome.Status != PspRefundStatus.Unknown;
-        switch (outcome.Status)
+        var outcome = await CallPspForRefundAsync(call);
+        if (Rules.Refunds.ApplyOutcome(State, refund, outcome) is { } next)
         {
-            case PspRefundStatus.Succeeded:
-                FinishRefund(refund.RefundId, succeeded: true, failureCode: null);
-                break;
-            case PspRefundStatus.Failed:
-                FinishRefund(refund.RefundId, succeeded: false, outcome.FailureCode);
-                break;
-            case PspRefundStatus.Pending:
-                // Its webhook normally finishes it; failing that, a later drive looks it up.
-                refund.NextRetryAt = time.GetUtcNow() + options.Value.PspPollAfter;
-                ArmRetryTimer(options.Value.PspPollAfter, keepAlive: false);
-                break;
-            case PspRefundStatus.Unknown:
-                var delay = RetryDelay.Next(refund.Attempts - refund.AttemptsAtBudgetStart, retry.DelayBase, retry.DelayMax, outcome.RetryAfter, Random.Shared);
-                PaymentsMetrics.PspRetries.Add(1, new KeyValuePair<string, object?>("operation", "refund"));
-                refund.NextRetryAt = time.GetUtcNow() + delay;
-                ArmRetryTimer(delay);
-                logger.LogWarning("Refund {RefundId} of {PaymentOrderId}: PSP outcome unknown ({Error}); retrying", refund.RefundId, PaymentOrderId, outcome.FailureMessage);
-                break;
-            default:
-                throw new UnreachableException($"Unknown refund outcome {outcome.Status}.");
+            Arm(next);
         }
 
-        State.UpdatedAt = time.GetUtcNow();
+        if (outcome.Status == PspRefundStatus.Unknown)
+        {
+            logger.LogWarning("Refund {RefundId} of {PaymentOrderId}: PSP outcome unknown ({Error}); retrying", refund.RefundId, PaymentOrderId, outcome.FailureMessage);
+        }
+
         AssertConsistent();
         await PersistAsync();
     }
 
-    private bool FinishRefund(string? refundId, bool succeeded, string? failureCode, string? pspRefundId = null)
+    private async Task<PspRefundOutcome> CallPspForRefundAsync(RefundCall call)
     {
-        var refund = State.Refunds.FirstOrDefault(candidate => candidate.RefundId == refundId);
-        if (refund is not null && pspRefundId is not null)
+        var earlier = call.SearchCharge is { } charged ? await psp.FindRefundAsync(call.RefundId, charged, CancellationToken.None) : null;
+        return earlier
+            ?? (call.LookUpPspRefundId is { } pspRefundId
+                ? await psp.GetRefundAsync(call.RefundId, pspRefundId, CancellationToken.None)
+                : await psp.RefundAsync(call.Create, CancellationToken.None));
+    }
+
+    /// <summary>A FAILED order's hosted page was paid: refund the buyer (when due), then book what happened.</summary>
+    private async Task SettleLatePaymentAsync()
+    {
+        var late = State.LatePayment!;
+        if (late.RefundStatus == RefundStatus.Pending)
         {
-            // A refund whose create answer was lost learns its PSP id here: its booking carries it, and reports name it.
-            refund.PspRefundId ??= pspRefundId;
+            if (WakeUp.UntilDue(late.NextRetryAt, time.GetUtcNow(), late.PspAnswered) is { } wait)
+            {
+                Arm(wait);
+            }
+            else
+            {
+                await RefundLatePaymentAsync(late);
+            }
         }
 
-        if (refund is { Status: RefundStatus.Succeeded } && !succeeded)
+        await BookLatePaymentAsync(late);
+    }
+
+    private async Task RefundLatePaymentAsync(LatePaymentState late)
+    {
+        var outcome = await CallPspForRefundAsync(Rules.LatePayments.BeginRefund(State, late));
+        var step = Rules.LatePayments.ApplyRefundOutcome(State, late, outcome);
+        if (step.WakeUp is { } next)
         {
-            // Stripe can fail a refund after it succeeded (refund.failed): the buyer did not get the money back.
-            logger.LogWarning("Refund {RefundId} of {PaymentOrderId} failed after it had succeeded ({FailureCode}); its booking is reversed",
-                refund.RefundId, PaymentOrderId, failureCode);
-            refund.Status = RefundStatus.Failed;
-            refund.FailureCode = failureCode;
-            refund.FailedAfterSuccess = true;
-            refund.ReversalToAvailable = State.FulfilledAt is not null;
-            State.RefundedMinor -= refund.AmountMinor;
-            OweRefundEvent(refund, succeeded: false);
-            return true;
+            Arm(next);
         }
 
-        if (refund is null || refund.Status != RefundStatus.Pending)
+        switch (step.Kind)
         {
-            return false;
+            case LateRefundStepKind.RefusedForGood:
+                logger.LogError("Payment order {PaymentOrderId}: the refund of its late payment {PaymentIntentId} failed at the PSP ({FailureCode}); needs an operator",
+                    PaymentOrderId, late.PaymentIntentId, outcome.FailureCode);
+                break;
+            case LateRefundStepKind.UnansweredPastBudget:
+                logger.LogError("Payment order {PaymentOrderId}: no answer from the PSP to the refund of its late payment after {Attempts} attempts ({Error})",
+                    PaymentOrderId, late.Attempts, outcome.FailureMessage);
+                break;
         }
 
-        refund.Status = succeeded ? RefundStatus.Succeeded : RefundStatus.Failed;
-        refund.FailureCode = failureCode;
-        if (succeeded)
+        await PersistAsync();
+    }
+
+    private async Task BookLatePaymentAsync(LatePaymentState late)
+    {
+        var bookings = StartMoves(Rules.Outbox.OwedForLatePayment(State, late));
+        if (bookings.Count == 0)
         {
-            State.RefundedMinor = checked(State.RefundedMinor + refund.AmountMinor);
-            refund.FromAvailable = State.FulfilledAt is not null;
+            return;
         }
 
-        OweRefundEvent(refund, succeeded);
-        return true;
+        if (await bookings.CompleteAsync() is { } failure)
+        {
+            Arm(Rules.LatePayments.AfterFailedBooking(late));
+            logger.LogWarning(failure, "Payment order {PaymentOrderId}: booking its late payment failed; will retry", PaymentOrderId);
+        }
+
+        State.UpdatedAt = time.GetUtcNow();
+        await PersistAsync();
     }
 }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Payments.Core.Checkout;
-using Payments.Core.Money;
 using Payments.Core.PaymentOrders;
 using Payments.Grains.DeadLetters;
 using Payments.Grains.Events;
@@ -10,9 +9,10 @@ using Payments.Psp;
 namespace Payments.Grains.PaymentOrders;
 
 /// <summary>
-/// One charge: the idempotency and state-machine boundary. Every transition is written before its side
-/// effect, the PSP is called with Idempotency-Key = payment_order_id, and after SUCCESS the wallet and ledger
-/// effects are carried out until both flags are set (an outbox in grain state).
+/// One charge: the idempotency and state-machine boundary. A shell over the plain classes of <see cref="PaymentOrderRules"/>,
+/// which decide; the grain activates, stores, calls the PSP, wallet and ledger, and keeps the timer and reminders. Every
+/// transition is written before its side effect, the PSP is called with Idempotency-Key = payment_order_id, and after
+/// SUCCESS the wallet and ledger effects are carried out until their flags are set (an outbox in grain state).
 /// </summary>
 internal sealed partial class PaymentOrderGrain(
     [PersistentState("paymentOrder", GrainStorage.Name)] IPersistentState<PaymentOrderState> order,
@@ -24,15 +24,21 @@ internal sealed partial class PaymentOrderGrain(
     TimeProvider time,
     ILogger<PaymentOrderGrain> logger) : Grain, IPaymentOrderGrain, IRemindable
 {
-    internal const string PspName = "stripe";
+    internal const string PspName = PaymentOrderOutbox.PspName;
     private const string DriveReminderName = "drive";
     private const string AutoFulfillReminderName = "auto_fulfill";
 
-    private WakeUpTimer? _wakeUp;
+    private WakeUpTimer? _timer;
+    private PaymentOrderRules? _rules;
 
     private string PaymentOrderId => this.GetPrimaryKeyString();
 
     private PaymentOrderState State => order.State;
+
+    private PaymentOrderRules Rules => _rules ??= new PaymentOrderRules(PaymentOrderId, options.Value, fulfillment.Value, time, Random.Shared);
+
+    /// <summary>One timer serves the charge, every refund, polls and the effects: whatever is due first wakes the order.</summary>
+    private WakeUpTimer Timer => _timer ??= new WakeUpTimer(this, DriveAsync, time);
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -42,38 +48,14 @@ internal sealed partial class PaymentOrderGrain(
 
     public async Task<CreatePaymentOrderResult> CreateAsync(CreatePaymentOrder command)
     {
-        if (State.Exists)
+        if (PaymentOrderCreation.ExistingOutcome(State, command) is { } existing)
         {
-            if (State.CheckoutId != command.CheckoutId || State.MerchantId != command.MerchantId)
-            {
-                return new CreatePaymentOrderResult(CreatePaymentOrderOutcome.BelongsToOtherCheckout);
-            }
-
-            var sameTerms = State.SellerAccount == command.SellerAccount
-                && State.AmountMinor == command.Amount.Minor
-                && State.Currency == command.Amount.Currency.Code;
-            return new CreatePaymentOrderResult(sameTerms ? CreatePaymentOrderOutcome.AlreadyExists : CreatePaymentOrderOutcome.ExistsWithDifferentTerms);
+            return new CreatePaymentOrderResult(existing);
         }
 
         // The reminder goes first: should we die right after the state is written, it still wakes the order.
         await RegisterDriveReminderAsync();
-        var now = time.GetUtcNow();
-        order.State = new PaymentOrderState
-        {
-            Exists = true,
-            MerchantId = command.MerchantId,
-            CheckoutId = command.CheckoutId,
-            SellerAccount = command.SellerAccount,
-            AmountMinor = command.Amount.Minor,
-            Currency = command.Amount.Currency.Code,
-            PaymentMethodToken = command.PaymentMethod.Token ?? string.Empty,
-            ReturnUrl = command.PaymentMethod.ReturnUrl,
-            BuyerId = command.BuyerId,
-            Status = PaymentOrderStatus.NotStarted,
-            History = [new PaymentOrderHistoryEntry(PaymentOrderStatus.NotStarted, now)],
-            CreatedAt = now,
-            UpdatedAt = now,
-        };
+        order.State = PaymentOrderCreation.NewOrder(command, time.GetUtcNow());
         AssertConsistent();
         await PersistAsync();
         return new CreatePaymentOrderResult(CreatePaymentOrderOutcome.Created);
@@ -81,7 +63,7 @@ internal sealed partial class PaymentOrderGrain(
 
     public async Task ReleaseAsync(string checkoutId)
     {
-        if (State.Exists && State.CheckoutId == checkoutId && State.Status == PaymentOrderStatus.NotStarted)
+        if (PaymentOrderCreation.MayRelease(State, checkoutId))
         {
             await order.ClearStateAsync();
             order.State = new PaymentOrderState();
@@ -89,7 +71,7 @@ internal sealed partial class PaymentOrderGrain(
         }
     }
 
-    public Task<PaymentOrderView?> GetAsync() => Task.FromResult(State.Exists ? ToView() : null);
+    public Task<PaymentOrderView?> GetAsync() => Task.FromResult(State.Exists ? View() : null);
 
     public async Task<PaymentOrderView> ExecuteAsync()
     {
@@ -99,7 +81,7 @@ internal sealed partial class PaymentOrderGrain(
         }
 
         await DriveAsync();
-        return ToView();
+        return View();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
@@ -155,22 +137,17 @@ internal sealed partial class PaymentOrderGrain(
             return;
         }
 
-        if (State.Status == PaymentOrderStatus.NotStarted)
-        {
-            // Written together with the first attempt, still before the PSP hears of it.
-            Transition(PaymentOrderStatus.Executing);
-        }
-
+        Rules.Charge.StartIfNew(State);
         if (State.Status == PaymentOrderStatus.Executing)
         {
-            if (IsRetryDue())
-            {
-                await ChargeAsync();
-            }
-            else if (State.NextRetryAt is { } due)
+            if (WakeUp.UntilDue(State.NextRetryAt, time.GetUtcNow(), pspAnswered: false) is { } wait)
             {
                 // Woken (by the reminder, a webhook, or a timer a hair early) while a retry was pending: wait out the rest.
-                ArmRetryTimer(due - time.GetUtcNow());
+                Arm(wait);
+            }
+            else
+            {
+                await ChargeAsync();
             }
         }
 
@@ -204,93 +181,20 @@ internal sealed partial class PaymentOrderGrain(
         }
 
         await DeliverNoticesAsync();
-        if (IsDone() && !OwesNotices())
+        if (!State.OwesWork() && !State.OwesNotices())
         {
-            WakeUp.Cancel();
+            Timer.Cancel();
             // The drive reminder hands over to the auto-fulfillment reminder: a paid order nobody fulfills still ends available.
             await ArmAutoFulfillmentAsync();
             await UnregisterDriveReminderAsync();
         }
     }
 
-    private bool IsRetryDue() => State.NextRetryAt is not { } due || due <= time.GetUtcNow();
+    private void Arm(WakeUp wakeUp) => Timer.Arm(wakeUp.Delay, wakeUp.KeepAlive);
 
-    /// <summary>Nothing left to do with money: no PSP call, no wallet or ledger move. (What the merchant is owed: <see cref="OwesNotices"/>.)</summary>
-    private bool IsDone() =>
-        (State.Status == PaymentOrderStatus.Failed && (State.HostedSessionId is null || State.HostedPageClosed) && State.LatePayment is null or { IsSettled: true })
-        || (State.Status == PaymentOrderStatus.Success && State.WalletUpdated && State.LedgerUpdated
-            && State.Refunds.All(refund => refund.Status != RefundStatus.Pending && !refund.OwesEffects) && !State.OwesFulfillmentEffects);
+    private void AssertConsistent() => PaymentOrderInvariants.Assert(PaymentOrderId, State);
 
-    private void ScheduleRetry(TimeSpan? retryAfter)
-    {
-        var retry = options.Value.Retry;
-        var delay = RetryDelay.Next(State.Attempts, retry.DelayBase, retry.DelayMax, retryAfter, Random.Shared);
-        PaymentsMetrics.PspRetries.Add(1, new KeyValuePair<string, object?>("operation", "charge"));
-        State.NextRetryAt = time.GetUtcNow() + delay;
-        ArmRetryTimer(delay);
-    }
-
-    /// <summary>One timer serves the charge, every refund and the effects: whatever is due first wakes the order.</summary>
-    private WakeUpTimer WakeUp => _wakeUp ??= new WakeUpTimer(this, DriveAsync, time);
-
-    private void ArmRetryTimer(TimeSpan delay, bool keepAlive = true) => WakeUp.Arm(delay, keepAlive);
-
-    private void Transition(PaymentOrderStatus next)
-    {
-        if (!State.Status.CanMoveTo(next))
-        {
-            throw new InvalidOperationException($"Payment order {PaymentOrderId}: {State.Status} -> {next} is not a valid transition.");
-        }
-
-        if (next is PaymentOrderStatus.Success or PaymentOrderStatus.Failed)
-        {
-            State.OwesCheckoutNotice = true;
-            PaymentsMetrics.OrdersFinished.Add(1, new KeyValuePair<string, object?>("outcome", next == PaymentOrderStatus.Success ? "success" : "failed"));
-        }
-
-        var now = time.GetUtcNow();
-        if (next == PaymentOrderStatus.RequiresAction)
-        {
-            State.ActionRequiredAt = now;
-        }
-
-        State.Status = next;
-        State.UpdatedAt = now;
-        if (State.History.Count < PaymentOrderState.HistoryLengthMax)
-        {
-            State.History.Add(new PaymentOrderHistoryEntry(next, now));
-        }
-
-        OweEvent(next);
-    }
-
-    private void AssertConsistent()
-    {
-        if (!State.Exists)
-        {
-            return;
-        }
-
-        if (State.AmountMinor <= 0 || !Currency.TryGet(State.Currency, out _))
-        {
-            throw new InvalidOperationException($"Payment order {PaymentOrderId} has an invalid amount {State.AmountMinor} {State.Currency}.");
-        }
-
-        if ((State.WalletUpdated || State.LedgerUpdated) && State.Status != PaymentOrderStatus.Success)
-        {
-            throw new InvalidOperationException($"Payment order {PaymentOrderId} moved money while {State.Status}.");
-        }
-
-        if (State.Refunds.Where(refund => refund.Status != RefundStatus.Failed).Sum(refund => refund.AmountMinor) > State.AmountMinor)
-        {
-            throw new InvalidOperationException($"Payment order {PaymentOrderId} has refunds beyond its amount.");
-        }
-
-        if (State.RefundedMinor < 0 || State.RefundedMinor > State.AmountMinor)
-        {
-            throw new InvalidOperationException($"Payment order {PaymentOrderId} refunded {State.RefundedMinor} of {State.AmountMinor}.");
-        }
-    }
+    private PaymentOrderView View() => PaymentOrderViews.Order(PaymentOrderId, State);
 
     /// <summary>
     /// Writes the state, then the events it owes. The order's changes are not undone one by one on failure: the activation goes away and the
@@ -298,10 +202,10 @@ internal sealed partial class PaymentOrderGrain(
     /// </summary>
     private async Task PersistAsync()
     {
-        RenderOwedEvents();
+        PaymentOrderEvents.Render(PaymentOrderId, State);
         await order.WriteOrUndoAsync(this, () =>
         {
-            WakeUp.Cancel();
+            Timer.Cancel();
         });
         _noticeUnsaved = false;
         await WriteOwedEventsAsync();
@@ -321,34 +225,4 @@ internal sealed partial class PaymentOrderGrain(
             await this.UnregisterReminder(reminder);
         }
     }
-
-    private PaymentOrderView ToView()
-    {
-        var currency = Currency.Get(State.Currency);
-        return new PaymentOrderView(
-            PaymentOrderId,
-            State.MerchantId,
-            State.CheckoutId,
-            State.SellerAccount,
-            new Money(State.AmountMinor, currency),
-            State.Status,
-            State.PspReference,
-            State.WalletUpdated,
-            State.LedgerUpdated,
-            State.Attempts,
-            State.NextRetryAt,
-            State.Failure,
-            new Money(State.RefundedMinor, currency),
-            State.History.ToArray(),
-            State.CreatedAt,
-            State.UpdatedAt,
-            State.DeadLettered,
-            State.Status == PaymentOrderStatus.RequiresAction ? State.ActionUrl : null,
-            State.Refunds.Select(ToRefundView).Append(LateRefundView()).OfType<RefundView>().ToArray(),
-            State.FulfilledAt,
-            State.OwesFulfillmentEffects);
-    }
-
-    private RefundView ToRefundView(RefundState refund) => new(
-        refund.RefundId, PaymentOrderId, new Money(refund.AmountMinor, Currency.Get(State.Currency)), refund.Status, refund.Reason, refund.CreatedAt, refund.OwesEffects);
 }

@@ -158,6 +158,34 @@ internal sealed class PaymentOrderState
     [Id(41)]
     public int ActionExpiryAttempts { get; set; }
 
+    // A property, and so stored with the state (as it always was): the JSON of stored orders stays as it is.
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);
+
+    /// <summary>Tries of the charge since the current retry budget began (a replay begins a new one).</summary>
+    public int ChargeAttemptsInBudget() => Attempts - AttemptsAtBudgetStart;
+
+    /// <summary>The pay-in's wallet credit or its ledger booking is still owed.</summary>
+    public bool OwesPayInEffects() => Status == PaymentOrderStatus.Success && !(WalletUpdated && LedgerUpdated);
+
+    /// <summary>
+    /// Money moved (at the PSP, or by fulfillment) that wallet and ledger do not show yet: the pay-in's, the fulfillment's, a
+    /// refund's (or its reversal's), and a late payment's until its refund is final and booked.
+    /// </summary>
+    public bool OwesEffects() =>
+        OwesPayInEffects() || OwesFulfillmentEffects || Refunds.Any(refund => refund.OwesEffects) || LatePayment is { IsSettled: false };
+
+    /// <summary>
+    /// Owes work, the one definition: not final yet, or a wallet or ledger move owed, or a refund still waiting on the PSP, or a
+    /// failed hosted page still open at the PSP (somebody could pay on it). While it owes work (or notices, <see cref="OwesNotices"/>)
+    /// the order keeps its drive reminder, and the operations' stuck listing reads the same answer from the order's view.
+    /// </summary>
+    public bool OwesWork() =>
+        !Status.IsFinal()
+        || OwesEffects()
+        || Refunds.Any(refund => refund.Status == RefundStatus.Pending)
+        || (Status == PaymentOrderStatus.Failed && HostedSessionId is not null && !HostedPageClosed);
+
+    /// <summary>What the merchant is owed rather than the money: events not yet in the log, or news for the checkout.</summary>
+    public bool OwesNotices() => OwedEvents.Count > 0 || OwesCheckoutNotice;
 }

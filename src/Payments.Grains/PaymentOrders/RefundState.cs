@@ -75,6 +75,7 @@ internal sealed class RefundState
     [Id(17)]
     public bool ReversalToAvailable { get; set; }
 
+    // A property, and so stored with the state (as it always was): the JSON of stored orders stays as it is.
     /// <summary>
     /// The refund's booking is owed once the PSP has said it succeeded, even if it failed afterwards: a flag not yet
     /// set may hide a call that did land, so the booking and its reversal are both made (each once), never guessed away.
@@ -82,4 +83,10 @@ internal sealed class RefundState
     public bool OwesEffects =>
         ((Status == RefundStatus.Succeeded || FailedAfterSuccess) && !(WalletUpdated && LedgerUpdated))
         || (FailedAfterSuccess && !(ReversalWalletUpdated && ReversalLedgerUpdated));
+
+    /// <summary>Tries at the PSP since the current retry budget began (a replay begins a new one).</summary>
+    public int AttemptsInBudget() => Attempts - AttemptsAtBudgetStart;
+
+    /// <summary>The PSP has not answered this refund within its retry budget: asking on could outlive the PSP's memory of the key.</summary>
+    public bool IsOutOfBudget(RetryBudget budget) => Status == RefundStatus.Pending && !PspAnswered && budget.IsSpent(AttemptsInBudget());
 }

@@ -1,6 +1,6 @@
 using Payments.Grains.PaymentOrders;
 
-namespace Payments.Tests.Unit;
+namespace Payments.Tests.Unit.PaymentOrders;
 
 public sealed class RetryDelayTests
 {

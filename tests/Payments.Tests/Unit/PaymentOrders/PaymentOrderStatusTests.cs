@@ -1,8 +1,8 @@
 using Payments.Core.PaymentOrders;
 
-namespace Payments.Tests.Unit;
+namespace Payments.Tests.Unit.PaymentOrders;
 
-public sealed class PaymentOrderStateMachineTests
+public sealed class PaymentOrderStatusTests
 {
     [Theory]
     [InlineData(PaymentOrderStatus.NotStarted, PaymentOrderStatus.Executing)]
