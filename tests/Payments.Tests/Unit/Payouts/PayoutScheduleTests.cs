@@ -1,6 +1,6 @@
 using Payments.Core.Payouts;
 
-namespace Payments.Tests.Unit;
+namespace Payments.Tests.Unit.Payouts;
 
 public sealed class PayoutScheduleTests
 {
