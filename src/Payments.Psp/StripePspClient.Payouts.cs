@@ -95,7 +95,15 @@ public sealed partial class StripePspClient
     public static PspPayoutOutcome FromPayout(Payout payout)
     {
         ArgumentNullException.ThrowIfNull(payout);
-        DateTimeOffset? arrival = payout.ArrivalDate == default ? null : new DateTimeOffset(DateTime.SpecifyKind(payout.ArrivalDate, DateTimeKind.Utc));
+        if (string.IsNullOrEmpty(payout.Id))
+        {
+            // An answer that names no payout cannot be looked up or matched to a webhook: as good as no answer. The payout
+            // is asked for again with the same key, which finds the one the PSP made, if it made one.
+            return new PspPayoutOutcome(PspPayoutStatus.Unknown, null, "no_payout_id", "The PSP answered without a payout id.");
+        }
+
+        // Stripe.net leaves an absent arrival_date at the Unix epoch, not at default.
+        DateTimeOffset? arrival = payout.ArrivalDate == default || payout.ArrivalDate == DateTime.UnixEpoch ? null : new DateTimeOffset(DateTime.SpecifyKind(payout.ArrivalDate, DateTimeKind.Utc));
         return payout.Status switch
         {
             "paid" => new PspPayoutOutcome(PspPayoutStatus.Paid, payout.Id, null, null, arrival),

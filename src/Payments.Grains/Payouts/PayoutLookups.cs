@@ -28,7 +28,10 @@ internal static class PayoutLookups
         if (due > now || state.PspPayoutId is not { } pspPayoutId)
         {
             // Only a payout in transit sets a timer for it: a watched paid payout has a reminder of its own that often.
-            return new PayoutLookup.NotYet(state.Status == PayoutStatus.InTransit ? due - now : null);
+            // Without a PSP id there is nothing to look up: waiting until "due" (already past) would fire the timer at once,
+            // again and again, so it waits a whole interval for the webhook or the drive reminder instead.
+            var wait = due > now ? due - now : pollAfter;
+            return new PayoutLookup.NotYet(state.Status == PayoutStatus.InTransit ? wait : null);
         }
 
         return new PayoutLookup.AskNow(pspPayoutId);

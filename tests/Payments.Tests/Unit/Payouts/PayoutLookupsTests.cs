@@ -26,6 +26,18 @@ public sealed class PayoutLookupsTests
     }
 
     [Fact]
+    public void A_payout_in_transit_without_a_psp_id_waits_a_whole_interval_once_due_instead_of_firing_at_once()
+    {
+        var state = PayoutStates.InTransit(_time.GetUtcNow());
+        state.PspPayoutId = null;
+
+        _time.Advance(TimeSpan.FromMinutes(30));
+        Assert.Equal(new PayoutLookup.NotYet(TimeSpan.FromMinutes(24)), PayoutLookups.Next(state, _time.GetUtcNow(), PollAfter));
+        _time.Advance(TimeSpan.FromHours(2));
+        Assert.Equal(new PayoutLookup.NotYet(PollAfter), PayoutLookups.Next(state, _time.GetUtcNow(), PollAfter));
+    }
+
+    [Fact]
     public void A_payout_never_checked_counts_from_its_last_update()
     {
         var state = PayoutStates.InTransit(_time.GetUtcNow());
@@ -64,13 +76,15 @@ public sealed class PayoutLookupsTests
     [InlineData(PayoutStatus.Pending, false)]
     [InlineData(PayoutStatus.InTransit, true)]
     [InlineData(PayoutStatus.Failed, false)]
+    [InlineData(PayoutStatus.Paid, true)]
     public void Only_a_payout_in_transit_or_paid_and_watched_is_looked_up(PayoutStatus status, bool watched)
     {
+        // Every case keeps the history of a paid payout: only the status decides whether it is in its return watch.
         var state = PayoutStates.Paid(_time.GetUtcNow());
         state.Status = status;
 
         Assert.Equal(watched, PayoutLookups.IsWatched(state, _time.GetUtcNow(), ReturnWatch));
-        Assert.False(PayoutLookups.InReturnWatch(state, _time.GetUtcNow(), ReturnWatch));
+        Assert.Equal(status == PayoutStatus.Paid, PayoutLookups.InReturnWatch(state, _time.GetUtcNow(), ReturnWatch));
     }
 
     [Fact]
