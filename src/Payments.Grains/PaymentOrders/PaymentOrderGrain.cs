@@ -26,9 +26,11 @@ internal sealed partial class PaymentOrderGrain(
 {
     internal const string PspName = PaymentOrderOutbox.PspName;
     private const string DriveReminderName = "drive";
-    private const string AutoFulfillReminderName = "auto_fulfill";
+    /// <summary>Earlier builds kept a second reminder for the auto-fulfillment; the drive reminder does its job now.</summary>
+    private const string LegacyAutoFulfillReminderName = "auto_fulfill";
 
     private WakeUpTimer? _timer;
+    private DriveReminder _reminder;
     private PaymentOrderRules? _rules;
 
     private string PaymentOrderId => this.GetPrimaryKeyString();
@@ -92,7 +94,13 @@ internal sealed partial class PaymentOrderGrain(
             return;
         }
 
-        if (reminderName == AutoFulfillReminderName)
+        if (reminderName == LegacyAutoFulfillReminderName)
+        {
+            await UnregisterReminderAsync(reminderName);
+            _reminder = DriveReminder.Unknown;
+        }
+
+        if (!State.OwesWork() && !State.OwesNotices() && OrderFulfillment.AwaitsAutoFulfillment(State))
         {
             await AutoFulfillAsync();
             return;
@@ -184,9 +192,8 @@ internal sealed partial class PaymentOrderGrain(
         if (!State.OwesWork() && !State.OwesNotices())
         {
             Timer.Cancel();
-            // The drive reminder hands over to the auto-fulfillment reminder: a paid order nobody fulfills still ends available.
-            await ArmAutoFulfillmentAsync();
-            await UnregisterDriveReminderAsync();
+            // A paid order nobody fulfills still ends available: its reminder waits for that.
+            await RestReminderAsync();
         }
     }
 
@@ -212,10 +219,17 @@ internal sealed partial class PaymentOrderGrain(
     }
 
     /// <summary>The durable net: while an order owes work, its reminder wakes it (after a crash, too).</summary>
-    private Task RegisterDriveReminderAsync() =>
-        this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+    private async Task RegisterDriveReminderAsync()
+    {
+        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+        _reminder = DriveReminder.Driving;
+    }
 
-    private Task UnregisterDriveReminderAsync() => UnregisterReminderAsync(DriveReminderName);
+    private async Task UnregisterDriveReminderAsync()
+    {
+        await UnregisterReminderAsync(DriveReminderName);
+        _reminder = DriveReminder.Gone;
+    }
 
     private async Task UnregisterReminderAsync(string name)
     {

@@ -31,8 +31,10 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
     private static readonly TimeSpan LoadAfterDeath = TimeSpan.FromSeconds(8);
 
     /// <summary>
-    /// The synchronous window: a client waits no longer than this for 99 % of its checkouts, even across the failovers (the
-    /// checkouts of both runs together: a p99 of a few hundred is little more than their few slowest).
+    /// The synchronous window: the failovers make a client wait no more than this longer for 99 % of its checkouts (the
+    /// checkouts of both runs together: a p99 of a few hundred is little more than their few slowest) than it waits anyway
+    /// on this machine at this moment, measured by the p99 of the checkouts both runs finished before their kill. A shared
+    /// machine under load can make every checkout slow; only what the kill adds is the cluster's.
     /// </summary>
     private static readonly TimeSpan LatencyP99Max = TimeSpan.FromSeconds(5);
 
@@ -56,11 +58,15 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
             output.WriteLine("silo 1 started again (a new generation on the same ports)");
             var second = await LoadWhileKillingAsync(cluster, merchant, victim: 1);
 
-            var checkouts = first.Concat(second).ToArray();
+            var checkouts = first.Done.Concat(second.Done).ToArray();
             var latencies = checkouts.Select(checkout => checkout.Latency.TotalMilliseconds).Order().ToArray();
             var p99 = Percentile(latencies, 99);
-            output.WriteLine($"both runs: {checkouts.Length} checkouts, p99 {p99:F0} ms");
-            Assert.True(p99 <= LatencyP99Max.TotalMilliseconds, $"p99 {p99:F0} ms of {checkouts.Length} checkouts is over {LatencyP99Max.TotalSeconds} s");
+            var unkilled = first.BeforeKill.Concat(second.BeforeKill).Select(checkout => checkout.Latency.TotalMilliseconds).Order().ToArray();
+            var unkilledP99 = Percentile(unkilled, 99);
+            var allowed = LatencyP99Max.TotalMilliseconds + unkilledP99;
+            output.WriteLine($"both runs: {checkouts.Length} checkouts, p99 {p99:F0} ms; the {unkilled.Length} finished before a kill: p99 {unkilledP99:F0} ms");
+            Assert.True(p99 <= allowed,
+                $"p99 {p99:F0} ms of {checkouts.Length} checkouts is over {LatencyP99Max.TotalSeconds} s more than the {unkilledP99:F0} ms of those finished before a kill");
             await AssertSucceededAsync(merchant, checkouts);
             await AssertChargedOnceAsync(cluster, merchant, checkouts);
             var invariants = await Eventually.MatchesAsync(() => operatorClient.GetJsonAsync("/v1/ops/invariants"),
@@ -78,7 +84,8 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
     /// Checkouts from <see cref="Workers"/> workers; <see cref="KillAfter"/> in, silo <paramref name="victim"/> is killed with
     /// SIGKILL, and the load goes on until <see cref="LoadAfterDeath"/> after the membership table says it is dead.
     /// </summary>
-    private async Task<IReadOnlyList<LoadedCheckout>> LoadWhileKillingAsync(ProcessCluster cluster, HttpClient merchant, int victim)
+    private async Task<(IReadOnlyList<LoadedCheckout> Done, IReadOnlyList<LoadedCheckout> BeforeKill)> LoadWhileKillingAsync(
+        ProcessCluster cluster, HttpClient merchant, int victim)
     {
         var load = new MultiProcessLoad();
         using var stop = new CancellationTokenSource();
@@ -113,7 +120,7 @@ public sealed class MultiProcessClusterTests(ITestOutputHelper output)
         Assert.All(done, checkout => Assert.True(checkout.FinalAnswer is 201 or 202,
             $"{checkout.CheckoutId} was answered {string.Join(", ", checkout.Answers)}"));
         Assert.True(answers.Count(status => status == 503) <= done.Count / 100, $"more than 1 % of {done.Count} checkouts answered 503");
-        return done;
+        return (done, done.Where(checkout => checkout.End <= killedAt).ToArray());
     }
 
     /// <summary>Every checkout SUCCEEDED: at once (201), or later (202, polled until it is done).</summary>
