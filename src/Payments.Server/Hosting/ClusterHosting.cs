@@ -53,7 +53,7 @@ public static class ClusterHosting
             {
                 silo.ConfigureEndpoints(IPAddress.Loopback, options.SiloPort, options.GatewayPort);
             }
-            silo.AddDashboard();
+            silo.AddDashboard(dashboard => dashboard.CounterUpdateIntervalMs = (int)Math.Max(1000, options.DashboardCounterInterval.TotalMilliseconds));
             // Test clusters keep Orleans' own membership timing; a real cluster declares a dead silo dead within seconds.
             silo.ConfigureFailover();
         }

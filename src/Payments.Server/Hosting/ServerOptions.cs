@@ -34,6 +34,13 @@ public sealed class ServerOptions
     /// <summary>False lets the private PostgreSQL skip fsync: for tests, never for money that matters.</summary>
     public bool DurableDatabase { get; set; } = true;
 
+    /// <summary>
+    /// How often the dashboard samples the silo's counters. Each sample observes every Orleans instrument, and some of them
+    /// (the grain directory cache's size) walk a table as large as the activations: at the dashboard's own 1 s that was 4 %
+    /// of the server's CPU under load, for numbers an operator reads at a glance.
+    /// </summary>
+    public TimeSpan DashboardCounterInterval { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The Orleans reminder service's minimum period; payment orders' reminders are never shorter.</summary>
     public TimeSpan ReminderPeriodMin { get; set; } = TimeSpan.FromMinutes(1);
 }
