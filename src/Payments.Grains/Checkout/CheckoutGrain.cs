@@ -225,14 +225,18 @@ internal sealed class CheckoutGrain(
             if (checkout.State.CompletedEvent is null && !checkout.State.FinalOrderIds.Contains(paymentOrderId))
             {
                 // Complete only on the word of every order: an order's view may be final in memory before it is stored.
-                checkout.State.FinalOrderIds.Add(paymentOrderId);
-                if (checkout.State.PaymentOrderIds.All(checkout.State.FinalOrderIds.Contains))
+                // Memory changes only after the view is built: building it asks every order, and one may be on a silo just
+                // killed. Had this order's word been taken in memory then, its telling again (it heard a failure) would find it
+                // taken and the completion never made.
+                OwedEvent? completed = null;
+                if (checkout.State.PaymentOrderIds.All(id => id == paymentOrderId || checkout.State.FinalOrderIds.Contains(id)))
                 {
-                    var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
+                    completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
                     completed.Data = ResourceJson.Checkout(await BuildViewAsync());
-                    checkout.State.CompletedEvent = completed;
                 }
 
+                checkout.State.FinalOrderIds.Add(paymentOrderId);
+                checkout.State.CompletedEvent = completed;
                 await checkout.WriteOrUndoAsync(this, () =>
                 {
                     checkout.State.FinalOrderIds.Remove(paymentOrderId);
