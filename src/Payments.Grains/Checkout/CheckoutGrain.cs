@@ -98,7 +98,11 @@ internal sealed class CheckoutGrain(
         {
             results = await Task.WhenAll(creations);
         }
-        catch (Exception exception)
+        // Only while the creation is pending: once it was stored as done (by an earlier try of this request), the orders may be
+        // charged and may have told this checkout they are final. A retry that cannot reach an order (its silo just died)
+        // then fails as it is, and undoes nothing: releasing would clear the checkout, and an order telling it meanwhile, or
+        // having told it before, would never have it complete.
+        catch (Exception exception) when (checkout.State.CreationPending)
         {
             // An order could not be created (the database refused, say): the client hears of a failure, so nothing of this
             // checkout may be charged. Whatever the faulted creations left behind is released too (a no-op for what is not there).

@@ -7,7 +7,8 @@ namespace Payments.Tests.Cluster;
 
 /// <summary>
 /// <c>checkout.completed</c> is owed once every order has told its checkout that it is final, and an order tells again until
-/// its telling is answered. So a telling that fails part-way must leave the checkout as if it never heard it.
+/// its telling is answered. So a telling that fails part-way must leave the checkout as if it never heard it, and a checkout
+/// whose orders may be charged must never be undone.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class CheckoutCompletionTests(ClusterFixture fixture)
@@ -39,6 +40,29 @@ public sealed class CheckoutCompletionTests(ClusterFixture fixture)
 
         // Told again, the checkout completes: it answers only once the event is in the log, since the order stops telling then.
         await checkout.OrderFinishedAsync(last);
+        Assert.Equal(1L, await CompletedEventsAsync(checkoutId));
+    }
+
+    [Fact]
+    public async Task A_retried_checkout_that_cannot_reach_its_order_leaves_the_checkout_to_complete()
+    {
+        var (checkoutId, orderId) = (Ids.New("chk"), Ids.New("po"));
+        var checkout = Grains.GetGrain<ICheckoutGrain>(checkoutId);
+        var command = new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_authenticationRequired"),
+            [new CheckoutOrderLine(orderId, Ids.New("seller"), new Money(1_500, Usd))], TimeSpan.FromSeconds(10));
+        var created = await checkout.CreateAsync(command);
+        Assert.Equal(PaymentOrderStatus.RequiresAction, Assert.Single(created.Checkout!.Orders).Status);
+
+        // The gateway sends the creation again (its first answer was lost with a silo), and the order cannot be reached, as
+        // when its silo has just died: the retry fails.
+        using (InjectedCallFailures.Fail(Grains.GetGrain<IPaymentOrderGrain>(orderId).GetGrainId(), nameof(IPaymentOrderGrain.CreateAsync)))
+        {
+            await Assert.ThrowsAsync<SiloUnavailableException>(() => checkout.CreateAsync(command));
+        }
+
+        // The order was started (the PSP has it), so its checkout stays, and completes once the order tells it it is final.
+        Assert.NotNull(await checkout.GetAsync());
+        await checkout.OrderFinishedAsync(orderId);
         Assert.Equal(1L, await CompletedEventsAsync(checkoutId));
     }
 
