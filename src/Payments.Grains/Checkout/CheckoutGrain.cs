@@ -98,7 +98,11 @@ internal sealed class CheckoutGrain(
         {
             results = await Task.WhenAll(creations);
         }
-        catch (Exception exception)
+        // Only while the creation is pending: once it was stored as done (by an earlier try of this request), the orders may be
+        // charged and may have told this checkout they are final. A retry that cannot reach an order (its silo just died)
+        // then fails as it is, and undoes nothing: releasing would clear the checkout, and an order telling it meanwhile, or
+        // having told it before, would never have it complete.
+        catch (Exception exception) when (checkout.State.CreationPending)
         {
             // An order could not be created (the database refused, say): the client hears of a failure, so nothing of this
             // checkout may be charged. Whatever the faulted creations left behind is released too (a no-op for what is not there).
@@ -225,14 +229,18 @@ internal sealed class CheckoutGrain(
             if (checkout.State.CompletedEvent is null && !checkout.State.FinalOrderIds.Contains(paymentOrderId))
             {
                 // Complete only on the word of every order: an order's view may be final in memory before it is stored.
-                checkout.State.FinalOrderIds.Add(paymentOrderId);
-                if (checkout.State.PaymentOrderIds.All(checkout.State.FinalOrderIds.Contains))
+                // Memory changes only after the view is built: building it asks every order, and one may be on a silo just
+                // killed. Had this order's word been taken in memory then, its telling again (it heard a failure) would find it
+                // taken and the completion never made.
+                OwedEvent? completed = null;
+                if (checkout.State.PaymentOrderIds.All(id => id == paymentOrderId || checkout.State.FinalOrderIds.Contains(id)))
                 {
-                    var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
+                    completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
                     completed.Data = ResourceJson.Checkout(await BuildViewAsync());
-                    checkout.State.CompletedEvent = completed;
                 }
 
+                checkout.State.FinalOrderIds.Add(paymentOrderId);
+                checkout.State.CompletedEvent = completed;
                 await checkout.WriteOrUndoAsync(this, () =>
                 {
                     checkout.State.FinalOrderIds.Remove(paymentOrderId);

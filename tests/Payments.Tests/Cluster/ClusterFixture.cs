@@ -79,6 +79,8 @@ public class ClusterFixture : IAsyncLifetime
             var connectionString = silo.Configuration.GetConnectionString("Payments")!;
             silo.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
             silo.ConfigurePaymentsSilo(new ServerOptions { ClusterId = ClusterId, ServiceId = ServiceId, ReminderPeriodMin = TimeSpan.FromSeconds(1) }, connectionString, standalone: false);
+            // Calls a test asks to fail, as calls to a dead silo's grains do (nothing fails unless a test asks).
+            silo.AddIncomingGrainCallFilter<InjectedCallFailures>();
             // Declare a killed silo dead within seconds, so that its grains and reminders move on quickly.
             silo.Configure<ClusterMembershipOptions>(membership =>
             {
