@@ -28,10 +28,10 @@ public sealed partial class StripePspClient : IPspClient
 
     public const int PayoutListPageSize = 100;
 
-    /// <summary>The refund reasons Stripe accepts; any other reason is not sent.</summary>
     /// <summary>The named HTTP client the one instance of the process is made with.</summary>
     public const string HttpClientName = "payments-psp";
 
+    /// <summary>The refund reasons Stripe accepts; any other reason is not sent.</summary>
     private static readonly string[] StripeRefundReasons = ["duplicate", "fraudulent", "requested_by_customer"];
 
     private readonly PaymentIntentService _paymentIntents;

@@ -7,6 +7,8 @@ namespace Payments.Grains.PaymentOrders;
 /// <summary>What happens to an order from outside its charge: an operator's replay of a dead letter, and fulfillment.</summary>
 internal sealed partial class PaymentOrderGrain
 {
+    private bool _autoFulfillmentArmed;
+
     public async Task<ReplayPaymentOrderResult> ReplayAsync(string? requestToken)
     {
         switch (Rules.Parking.Replay(State, requestToken))
@@ -56,23 +58,21 @@ internal sealed partial class PaymentOrderGrain
         return new FulfillPaymentOrderResult(outcome, View());
     }
 
-    /// <summary>
-    /// The drive reminder's tick once nothing is owed but the fulfillment: fulfills a paid order once
-    /// <see cref="FulfillmentOptions.AutoAfter"/> has passed.
-    /// </summary>
+    /// <summary>The auto-fulfillment reminder's tick: fulfills a paid order once <see cref="FulfillmentOptions.AutoAfter"/> has passed.</summary>
     private async Task AutoFulfillAsync()
     {
         switch (Rules.Fulfillment.OnReminder(State))
         {
+            case AutoFulfillmentStep.Wait:
+                return;
             case AutoFulfillmentStep.FulfillNow:
                 logger.LogInformation("Payment order {PaymentOrderId}: nobody fulfilled it within {AutoAfter}; fulfilled automatically", PaymentOrderId, fulfillment.Value.AutoAfter);
                 await MarkFulfilledAsync();
                 await DriveAsync();
                 return;
             default:
-                // Not due yet (or parked): a reminder still ticking at the driving period (a crash came before the drive
-                // moved it) is moved to the fulfillment time now.
-                await RestReminderAsync();
+                _autoFulfillmentArmed = false;
+                await UnregisterReminderAsync(AutoFulfillReminderName);
                 return;
         }
     }
@@ -92,32 +92,21 @@ internal sealed partial class PaymentOrderGrain
     }
 
     /// <summary>
-    /// Once nothing is owed, the drive reminder (the order's one durable wake-up) rests: a paid order nobody has fulfilled
-    /// keeps it, moved to its auto-fulfillment time (one row updated, instead of one removed and another added); any other
-    /// order lets it go. Written at most once per activation for the same purpose.
+    /// While a paid order is not fulfilled, a reminder due at its auto-fulfillment time keeps it (it outlives the drive
+    /// reminder, which goes once nothing else is owed). Registered once per activation, always for the same moment.
     /// </summary>
-    private async Task RestReminderAsync()
+    private async Task ArmAutoFulfillmentAsync()
     {
-        if (OrderFulfillment.AwaitsAutoFulfillment(State))
+        var wanted = OrderFulfillment.AwaitsAutoFulfillment(State);
+        if (wanted && !_autoFulfillmentArmed)
         {
-            if (_reminder != DriveReminder.AtAutoFulfillment)
-            {
-                await this.RegisterOrUpdateReminder(DriveReminderName, Rules.Fulfillment.ReminderDueIn(State), options.Value.ReminderPeriod);
-                _reminder = DriveReminder.AtAutoFulfillment;
-            }
+            await this.RegisterOrUpdateReminder(AutoFulfillReminderName, Rules.Fulfillment.ReminderDueIn(State), options.Value.ReminderPeriod);
+            _autoFulfillmentArmed = true;
         }
-        else if (_reminder != DriveReminder.Gone)
+        else if (!wanted && _autoFulfillmentArmed)
         {
-            await UnregisterDriveReminderAsync();
+            await UnregisterReminderAsync(AutoFulfillReminderName);
+            _autoFulfillmentArmed = false;
         }
-    }
-
-    /// <summary>What this activation last set the drive reminder to (unknown until it sets it).</summary>
-    private enum DriveReminder
-    {
-        Unknown,
-        Driving,
-        AtAutoFulfillment,
-        Gone,
     }
 }

@@ -26,11 +26,18 @@ internal sealed partial class PaymentOrderGrain(
 {
     internal const string PspName = PaymentOrderOutbox.PspName;
     private const string DriveReminderName = "drive";
-    /// <summary>Earlier builds kept a second reminder for the auto-fulfillment; the drive reminder does its job now.</summary>
-    private const string LegacyAutoFulfillReminderName = "auto_fulfill";
+    private const string AutoFulfillReminderName = "auto_fulfill";
 
     private WakeUpTimer? _timer;
-    private DriveReminder _reminder;
+
+    /// <summary>
+    /// The drive reminder as this activation registered it, so that removing it needs no read of the reminder table first;
+    /// null when this activation has not registered it (it is then looked up) or has removed it.
+    /// </summary>
+    private IGrainReminder? _driveReminder;
+
+    /// <summary>This activation removed the drive reminder (or found none): a later drive need not look again.</summary>
+    private bool _driveReminderGone;
     private PaymentOrderRules? _rules;
 
     private string PaymentOrderId => this.GetPrimaryKeyString();
@@ -88,19 +95,19 @@ internal sealed partial class PaymentOrderGrain(
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
+        if (reminderName == DriveReminderName)
+        {
+            // It ticked, so it is there, whatever this activation removed or thought it removed.
+            _driveReminderGone = false;
+        }
+
         if (!State.Exists)
         {
             await UnregisterReminderAsync(reminderName);
             return;
         }
 
-        if (reminderName == LegacyAutoFulfillReminderName)
-        {
-            await UnregisterReminderAsync(reminderName);
-            _reminder = DriveReminder.Unknown;
-        }
-
-        if (!State.OwesWork() && !State.OwesNotices() && OrderFulfillment.AwaitsAutoFulfillment(State))
+        if (reminderName == AutoFulfillReminderName)
         {
             await AutoFulfillAsync();
             return;
@@ -192,8 +199,9 @@ internal sealed partial class PaymentOrderGrain(
         if (!State.OwesWork() && !State.OwesNotices())
         {
             Timer.Cancel();
-            // A paid order nobody fulfills still ends available: its reminder waits for that.
-            await RestReminderAsync();
+            // The drive reminder hands over to the auto-fulfillment reminder: a paid order nobody fulfills still ends available.
+            await ArmAutoFulfillmentAsync();
+            await UnregisterDriveReminderAsync();
         }
     }
 
@@ -221,14 +229,40 @@ internal sealed partial class PaymentOrderGrain(
     /// <summary>The durable net: while an order owes work, its reminder wakes it (after a crash, too).</summary>
     private async Task RegisterDriveReminderAsync()
     {
-        await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
-        _reminder = DriveReminder.Driving;
+        _driveReminderGone = false;
+        _driveReminder = null;
+        _driveReminder = await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
     }
 
+    /// <summary>
+    /// Removes the drive reminder, the durable sign that the order owes work (the stuck check reads those rows): by the
+    /// handle this activation registered it with, or else after looking it up.
+    /// </summary>
     private async Task UnregisterDriveReminderAsync()
     {
+        if (_driveReminderGone)
+        {
+            return;
+        }
+
+        if (_driveReminder is { } registered)
+        {
+            _driveReminder = null;
+            try
+            {
+                await this.UnregisterReminder(registered);
+                _driveReminderGone = true;
+                return;
+            }
+            catch (Exception exception)
+            {
+                // The row changed since (its ETag no longer matches): look it up and remove what is there.
+                logger.LogDebug(exception, "Payment order {PaymentOrderId}: its drive reminder was not removed by its handle; looking it up", PaymentOrderId);
+            }
+        }
+
         await UnregisterReminderAsync(DriveReminderName);
-        _reminder = DriveReminder.Gone;
+        _driveReminderGone = true;
     }
 
     private async Task UnregisterReminderAsync(string name)

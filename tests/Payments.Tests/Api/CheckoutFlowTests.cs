@@ -1,4 +1,5 @@
 using System.Net;
+using Npgsql;
 using Payments.Tests.Infrastructure;
 
 namespace Payments.Tests.Api;
@@ -101,6 +102,47 @@ public sealed class CheckoutFlowTests(ServerFixture fixture)
         Assert.Equal(0, (await _merchant.GetJsonAsync($"/v1/sellers/{seller}/wallet")).GetProperty("balances").GetArrayLength());
         var transactions = await _operator.GetJsonAsync($"/v1/ledger/transactions?payment_order_id={orderId}");
         Assert.Equal(0, transactions.GetProperty("transactions").GetArrayLength());
+    }
+
+    /// <summary>
+    /// The drive reminder is the durable sign that an order owes work (the stuck check and the invariants read those rows):
+    /// a paid order keeps only its auto-fulfillment reminder, a failed one none.
+    /// </summary>
+    [Fact]
+    public async Task A_finished_order_keeps_no_drive_reminder_and_a_paid_one_keeps_its_auto_fulfillment()
+    {
+        var (paid, declined) = (Ids.New("po"), Ids.New("po"));
+        using (var response = await _merchant.PostJsonAsync("/v1/payments",
+            ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (paid, Ids.New("seller"), "12.34", "USD")), Ids.New("key")))
+        {
+            Assert.Equal("SUCCEEDED", (await response.JsonAsync()).Str("status"));
+        }
+
+        using (var response = await _merchant.PostJsonAsync("/v1/payments",
+            ApiCalls.Checkout(Ids.New("chk"), "pm_card_chargeDeclined", (declined, Ids.New("seller"), "12.34", "USD")), Ids.New("key")))
+        {
+            Assert.Equal("FAILED", (await response.JsonAsync()).Str("status"));
+        }
+
+        Assert.Equal(["auto_fulfill"], await RemindersOfAsync(paid));
+        Assert.Empty(await RemindersOfAsync(declined));
+    }
+
+    private async Task<List<string>> RemindersOfAsync(string paymentOrderId)
+    {
+        await using var connection = new NpgsqlConnection(fixture.Server.Server.DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT reminder_name FROM orleans_reminder WHERE grain_id LIKE '%/' || @id ORDER BY reminder_name", connection);
+        command.Parameters.AddWithValue("id", paymentOrderId);
+        var names = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+        }
+
+        return names;
     }
 
     [Fact]
