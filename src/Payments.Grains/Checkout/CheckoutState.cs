@@ -1,6 +1,6 @@
 namespace Payments.Grains.Checkout;
 
-// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+// Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.CheckoutState")]
 internal sealed class CheckoutState
 {

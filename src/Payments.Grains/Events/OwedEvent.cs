@@ -4,7 +4,7 @@ namespace Payments.Grains.Events;
 /// An event a grain owes the log: made with the change it reports and written in the same state write, so it exists only if
 /// the change does, and keeps its id however often it is written to the log. Its data is the resource as stored.
 /// </summary>
-// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+// Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.OwedEvent")]
 internal sealed class OwedEvent
 {

@@ -1,6 +1,9 @@
+using Payments.Grains.Storage;
+
 namespace Payments.Grains.Idempotency;
 
-// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+// Stored as JSON: the expiry sweep (IdempotencyExpiryStore) finds completed keys by the "Completed":true in their payload.
+[StoredAsJson]
 [GenerateSerializer, Alias("Payments.Grains.IdempotencyKeyState")]
 internal sealed class IdempotencyKeyState
 {

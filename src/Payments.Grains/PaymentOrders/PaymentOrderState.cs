@@ -3,7 +3,7 @@ using Payments.Core.PaymentOrders;
 namespace Payments.Grains.PaymentOrders;
 
 /// <summary>The persisted state of one payment order: its terms, state machine and outbox flags.</summary>
-// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+// Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.PaymentOrderState")]
 internal sealed class PaymentOrderState
 {

@@ -2,7 +2,7 @@ using Payments.Core.Payouts;
 
 namespace Payments.Grains.Payouts;
 
-// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+// Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.PayoutScheduleState")]
 internal sealed class PayoutScheduleState
 {

@@ -3,7 +3,7 @@ using Payments.Core.Payouts;
 namespace Payments.Grains.Payouts;
 
 /// <summary>The persisted state of one payout: its terms, state machine, PSP attempts and outbox flags.</summary>
-// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+// Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.PayoutState")]
 internal sealed class PayoutState
 {

@@ -18,6 +18,7 @@ public static class GrainStorage
     public static IServiceCollection AddPaymentsGrainStorage(this IServiceCollection services)
     {
         services.TryAddSingleton<GrainStateQueues>();
+        services.TryAddSingleton<GrainStateSerializer>();
         // What Orleans' AddGrainStorage does for a provider that takes part in no lifecycle: a keyed singleton.
         services.AddKeyedSingleton<IGrainStorage>(Name, (provider, _) => ActivatorUtilities.CreateInstance<PostgresGrainStorage>(provider));
         return services;

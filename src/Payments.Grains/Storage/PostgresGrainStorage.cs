@@ -12,11 +12,11 @@ namespace Payments.Grains.Storage;
 /// write goes through <see cref="GrainStateQueues"/>, so the writes of all grains that write at about the same time
 /// share one round trip and one commit, and concurrent activations' reads share one round trip. A grain awaits its
 /// own write as before and learns of a lost version check as an <see cref="InconsistentStateException"/>.
-/// The payload is what Orleans' grain storage serializer makes of the state (JSON), as before.
+/// The payload is what <see cref="GrainStateSerializer"/> makes of the state.
 /// </summary>
 internal sealed partial class PostgresGrainStorage(
     GrainStateQueues queues,
-    IGrainStorageSerializer serializer,
+    GrainStateSerializer serializer,
     IActivatorProvider activators,
     IOptions<ClusterOptions> cluster,
     ILogger<PostgresGrainStorage> logger) : IGrainStorage
@@ -37,7 +37,7 @@ internal sealed partial class PostgresGrainStorage(
             throw;
         }
 
-        grainState.State = (read.Payload is { } payload ? serializer.Deserialize<T>(new BinaryData(payload)) : default) ?? NewState<T>();
+        grainState.State = (read.Payload is { } payload ? serializer.Deserialize<T>(payload) : default) ?? NewState<T>();
         grainState.ETag = read.Found ? read.Version.ToString(CultureInfo.InvariantCulture) : null;
         grainState.RecordExists = read.Payload is not null;
     }
@@ -45,7 +45,7 @@ internal sealed partial class PostgresGrainStorage(
     public async Task WriteStateAsync<T>(string stateName, GrainId grainId, IGrainState<T> grainState)
     {
         var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
-        var payload = serializer.Serialize(grainState.State).ToArray();
+        var payload = serializer.Serialize(grainState.State);
         var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false);
         grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;

@@ -1,6 +1,6 @@
 namespace Payments.Grains.Wallets;
 
-// Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
+// Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.SellerWalletState")]
 internal sealed class SellerWalletState
 {
@@ -32,7 +32,6 @@ internal sealed class SellerWalletState
     [GenerateSerializer, Alias("Payments.Grains.WalletReservation")]
     internal sealed record Reservation([property: Id(0)] string Currency, [property: Id(1)] long AmountMinor);
 
-    // Serialized as JSON by the grain storage; [GenerateSerializer] puts the type on Orleans' allow-list.
     [GenerateSerializer, Alias("Payments.Grains.CurrencyBalance")]
     internal sealed class CurrencyBalance
     {

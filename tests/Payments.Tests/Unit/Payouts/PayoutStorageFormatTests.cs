@@ -1,17 +1,20 @@
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using Orleans.Storage;
 using Payments.Core.Payouts;
 using Payments.Grains.Events;
 using Payments.Grains.Payouts;
+using Payments.Grains.Storage;
 
 namespace Payments.Tests.Unit.Payouts;
 
 /// <summary>
-/// Payouts stored by earlier builds must still read, and new writes must look the same to them: the JSON that Orleans'
-/// grain storage serializer makes of the payout's state is pinned here, byte for byte, as the build before the payout grain
-/// was split into its decision classes wrote it.
+/// Payouts stored by earlier builds must still read, and read the same: the JSON that Orleans' grain storage serializer made
+/// of the payout's state is pinned here, byte for byte, as the build before the payout grain was split into its decision
+/// classes wrote it (the JSON writer is still what the state is compared by). Payouts are now written in the binary format of
+/// <see cref="GrainStateSerializer"/>, pinned here too.
 /// </summary>
 public sealed class PayoutStorageFormatTests
 {
@@ -32,37 +35,55 @@ public sealed class PayoutStorageFormatTests
         {"$id":"1","$type":"Payments.Grains.Payouts.PayoutScheduleState, Payments.Grains","MerchantId":"merchant_1","Destination":"ba_sim_ok","Interval":2,"WeeklyAnchor":5,"UpdatedAt":"2026-11-20T06:00:00+00:00","LastRunDate":"2026-11-19","Settings":{"$type":"Payments.Core.Payouts.PayoutSettings, Payments.Core","Destination":"ba_sim_ok","Interval":2,"WeeklyAnchor":5}}
         """;
 
+    /// <summary>What <see cref="GrainStateSerializer"/> writes for <see cref="EveryFieldSet"/>, in hex.</summary>
+    private const string BinaryPayout =
+        "0120000341156D65726368616E745F31411173656C6C65725F3141075553440104241E0104241E0103412F62615F7369"
+        + "6D5F6661696C735F61667465725F70616964010D4111706F5F73696D5F31010D0105218000F6C2A6CB46DF0881000000"
+        + "0000000000E02180003C86CACB46DF08810000000000000000E0410F74696D656F757421E8401D6163636F756E745F63"
+        + "6C6F73656441375468652062616E6B206163636F756E7420697320636C6F7365642EE021800030D3D75D48DF08810000"
+        + "000000000000E021000521E80001218000B0FF82CB46DF08810000000000000000E0E020E8000D2180008249EECB46DF"
+        + "08810000000000000000E0E0E0218000B0FF82CB46DF08810000000000000000E02180008249EECB46DF088100000000"
+        + "00000000E0218000C80C12CC46DF08810000000000000000E001032180000ED035CC46DF08810000000000000000E041"
+        + "157073705F7061796F7574010901030103010301030103010301030101218000549359CC46DF08810000000000000000"
+        + "E021000321400B6576745F31411B7061796F75742E6661696C6564410B7061795F31C1012180008249EECB46DF088100"
+        + "00000000000000E0411B7B226F626A656374223A7B7D7DE0E04113726571756573745F314113726571756573745F32E0";
+
+    /// <summary>What <see cref="GrainStateSerializer"/> writes for the schedule of <see cref="ScheduleEveryFieldSet"/>, in hex.</summary>
+    private const string BinarySchedule =
+        "012040156D65726368616E745F31411362615F73696D5F6F6B01090115218000B0FF82CB46DF08810000000000000000"
+        + "E061624A0B00E0";
+
     [Fact]
-    public void A_payout_is_stored_as_the_earlier_build_stored_it()
+    public void The_earlier_builds_json_writer_still_writes_the_payout_as_they_stored_it()
     {
+        // The comparisons below go through this writer: it must still be the one the pinned rows came from.
         Assert.Equal(StoredPayout, Write(EveryFieldSet()));
+        Assert.Equal(StoredDonePayout, Write(DonePayout()));
+        Assert.Equal(StoredSchedule, Encoding.UTF8.GetString(StorageSerializer().Serialize(ScheduleEveryFieldSet()).ToArray()));
     }
 
     [Fact]
-    public void A_finished_payout_is_stored_with_is_done_as_the_earlier_build_stored_it()
+    public void A_payout_is_stored_exactly_as_the_binary_golden_copy_and_reads_back_with_every_field()
     {
-        var done = new PayoutState
-        {
-            Exists = true,
-            MerchantId = "merchant_1",
-            SellerAccount = "seller_1",
-            Currency = "USD",
-            AmountMinor = 500,
-            Reserved = true,
-            Destination = "ba_sim_ok",
-            Status = PayoutStatus.Paid,
-            ReservationBooked = true,
-            PaidWalletUpdated = true,
-            PaidLedgerUpdated = true,
-        };
+        var stored = StateSerializer().Serialize(EveryFieldSet());
 
-        Assert.Equal(StoredDonePayout, Write(done));
+        Assert.Equal(BinaryPayout, Convert.ToHexString(stored));
+        var read = StateSerializer().Deserialize<PayoutState>(stored) ?? throw new InvalidOperationException("the payout read as null");
+        Assert.Equal(StoredPayout, Write(read));
+    }
+
+    [Fact]
+    public void A_finished_payout_reads_back_from_the_binary_format_with_is_done()
+    {
+        var read = StateSerializer().Deserialize<PayoutState>(StateSerializer().Serialize(DonePayout())) ?? throw new InvalidOperationException("the payout read as null");
+
+        Assert.Equal(StoredDonePayout, Write(read));
     }
 
     [Fact]
     public void A_payout_stored_by_the_earlier_build_reads_back_with_every_field()
     {
-        var read = StorageSerializer().Deserialize<PayoutState>(new BinaryData(Encoding.UTF8.GetBytes(StoredPayout)))
+        var read = StateSerializer().Deserialize<PayoutState>(Encoding.UTF8.GetBytes(StoredPayout))
             ?? throw new InvalidOperationException("the stored payout read as null");
 
         Assert.Equal(Write(EveryFieldSet()), Write(read));
@@ -73,20 +94,42 @@ public sealed class PayoutStorageFormatTests
     }
 
     [Fact]
-    public void A_payout_schedule_is_stored_as_the_earlier_build_stored_it()
+    public void A_payout_schedule_is_stored_as_the_binary_golden_copy_and_the_earlier_json_still_reads()
     {
-        var schedule = new PayoutScheduleState
-        {
-            MerchantId = "merchant_1",
-            Destination = "ba_sim_ok",
-            Interval = PayoutInterval.Weekly,
-            WeeklyAnchor = DayOfWeek.Friday,
-            UpdatedAt = At,
-            LastRunDate = new DateOnly(2026, 11, 19),
-        };
+        var stored = StateSerializer().Serialize(ScheduleEveryFieldSet());
+        Assert.Equal(BinarySchedule, Convert.ToHexString(stored));
 
-        Assert.Equal(StoredSchedule, Encoding.UTF8.GetString(StorageSerializer().Serialize(schedule).ToArray()));
+        foreach (var payload in new[] { stored, Encoding.UTF8.GetBytes(StoredSchedule) })
+        {
+            var read = StateSerializer().Deserialize<PayoutScheduleState>(payload) ?? throw new InvalidOperationException("the schedule read as null");
+            Assert.Equal(StoredSchedule, Encoding.UTF8.GetString(StorageSerializer().Serialize(read).ToArray()));
+        }
     }
+
+    private static PayoutState DonePayout() => new()
+    {
+        Exists = true,
+        MerchantId = "merchant_1",
+        SellerAccount = "seller_1",
+        Currency = "USD",
+        AmountMinor = 500,
+        Reserved = true,
+        Destination = "ba_sim_ok",
+        Status = PayoutStatus.Paid,
+        ReservationBooked = true,
+        PaidWalletUpdated = true,
+        PaidLedgerUpdated = true,
+    };
+
+    private static PayoutScheduleState ScheduleEveryFieldSet() => new()
+    {
+        MerchantId = "merchant_1",
+        Destination = "ba_sim_ok",
+        Interval = PayoutInterval.Weekly,
+        WeeklyAnchor = DayOfWeek.Friday,
+        UpdatedAt = At,
+        LastRunDate = new DateOnly(2026, 11, 19),
+    };
 
     private static string Write(PayoutState state) => Encoding.UTF8.GetString(StorageSerializer().Serialize(state).ToArray());
 
@@ -96,6 +139,12 @@ public sealed class PayoutStorageFormatTests
     /// </summary>
     private static JsonGrainStorageSerializer StorageSerializer() =>
         new(new OrleansJsonSerializer(Options.Create(new OrleansJsonSerializerOptions())));
+
+    /// <summary>The grain storage's serializer: Orleans' binary serializer of the state types, and the JSON one for old rows.</summary>
+    private static GrainStateSerializer StateSerializer() => new(Binary.Value, StorageSerializer());
+
+    private static readonly Lazy<Serializer> Binary = new(() =>
+        new ServiceCollection().AddSerializer(serializer => serializer.AddAssembly(typeof(PayoutState).Assembly)).BuildServiceProvider().GetRequiredService<Serializer>());
 
     private static PayoutState EveryFieldSet() => new()
     {
