@@ -24,6 +24,10 @@ internal sealed class CheckoutGrain(
     /// <summary>Orders tell interleaved with each other: one of them makes the completion, and its write is not doubled.</summary>
     private readonly SemaphoreSlim _completing = new(1, 1);
 
+    /// <summary>References to the orders of <see cref="_ordersOf"/>, made once (GetGrain costs reflection at every call).</summary>
+    private IPaymentOrderGrain[] _orders = [];
+    private List<string>? _ordersOf;
+
     private string CheckoutId => this.GetPrimaryKeyString();
 
     /// <summary>Held while orders are being created, so that an order asking whether it may go ahead hears "wait".</summary>
@@ -138,7 +142,8 @@ internal sealed class CheckoutGrain(
     private async Task<CreateCheckoutResult> ExecuteOrdersAsync(CreateCheckout command, CreateCheckoutOutcome outcome)
     {
         var deadline = time.GetUtcNow() + command.SynchronousWindow;
-        var execution = Task.WhenAll(command.Orders.Select(line => GrainFactory.GetGrain<IPaymentOrderGrain>(line.PaymentOrderId).ExecuteAsync()));
+        // The checkout's orders are the command's: the fingerprint matched, or the checkout was made from it.
+        var execution = Task.WhenAll(Orders().Select(order => order.ExecuteAsync()));
         var finishedInTime = await Task.WhenAny(execution, Task.Delay(command.SynchronousWindow, time)) == execution;
         if (finishedInTime && execution.IsFaulted)
         {
@@ -280,7 +285,7 @@ internal sealed class CheckoutGrain(
     /// <summary>The checkout's status and is_payment_done follow from its orders, so they are derived, never stored.</summary>
     private async Task<CheckoutView> BuildViewAsync()
     {
-        var orders = await Task.WhenAll(checkout.State.PaymentOrderIds.Select(id => GrainFactory.GetGrain<IPaymentOrderGrain>(id).GetAsync()));
+        var orders = await Task.WhenAll(Orders().Select(order => order.GetAsync()));
         var known = orders.OfType<PaymentOrderView>().ToArray();
         var status = known.Length == checkout.State.PaymentOrderIds.Count
             ? CheckoutStatusExtensions.FromOrders(known.Select(order => order.Status).ToArray())
@@ -288,6 +293,18 @@ internal sealed class CheckoutGrain(
         var isPaymentDone = known.Length == checkout.State.PaymentOrderIds.Count && known.All(order => order.Status.IsFinal());
         var updatedAt = known.Length == 0 ? checkout.State.UpdatedAt : new[] { checkout.State.UpdatedAt, known.Max(order => order.UpdatedAt) }.Max();
         return new CheckoutView(CheckoutId, checkout.State.MerchantId, status, isPaymentDone, checkout.State.BuyerId, known, checkout.State.CreatedAt, updatedAt);
+    }
+
+    private IPaymentOrderGrain[] Orders()
+    {
+        var ids = checkout.State.PaymentOrderIds;
+        if (!ReferenceEquals(_ordersOf, ids) || _orders.Length != ids.Count)
+        {
+            _orders = ids.Select(id => GrainFactory.GetGrain<IPaymentOrderGrain>(id)).ToArray();
+            _ordersOf = ids;
+        }
+
+        return _orders;
     }
 
     private static string Fingerprint(CreateCheckout command)

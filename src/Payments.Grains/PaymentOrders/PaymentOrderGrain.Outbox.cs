@@ -57,8 +57,8 @@ internal sealed partial class PaymentOrderGrain
     /// <summary>Sends every move at once, in the order given; the outbox marks in state those that landed.</summary>
     private Outbox StartMoves(IReadOnlyList<OwedMove> moves)
     {
-        var wallet = GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount);
-        var ledger = GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId));
+        var wallet = Wallet;
+        var ledger = Ledger;
         var outbox = new Outbox();
         foreach (var move in moves)
         {
@@ -80,7 +80,7 @@ internal sealed partial class PaymentOrderGrain
     {
         if (effects.AppliedWalletOperations is { Count: > 0 } applied)
         {
-            _ = GrainFactory.GetGrain<ISellerWalletGrain>(State.SellerAccount).ForgetOperationsAsync(applied);
+            _ = Wallet.ForgetOperationsAsync(applied);
         }
     }
 
@@ -119,7 +119,7 @@ internal sealed partial class PaymentOrderGrain
 
         try
         {
-            await GrainFactory.GetGrain<ICheckoutGrain>(State.CheckoutId).OrderFinishedAsync(PaymentOrderId);
+            await Checkout.OrderFinishedAsync(PaymentOrderId);
             State.OwesCheckoutNotice = false;
             _noticeUnsaved = true;
             _noticeFailures = 0;

@@ -1,7 +1,9 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Payments.Core.Checkout;
+using Payments.Core.Ledger;
 using Payments.Core.PaymentOrders;
+using Payments.Core.Wallets;
 using Payments.Grains.DeadLetters;
 using Payments.Grains.Events;
 using Payments.Psp;
@@ -39,8 +41,17 @@ internal sealed partial class PaymentOrderGrain(
     /// <summary>This activation removed the drive reminder (or found none): a later drive need not look again.</summary>
     private bool _driveReminderGone;
     private PaymentOrderRules? _rules;
+    private GrainReferenceCache<ISellerWalletGrain> _wallet;
+    private GrainReferenceCache<ICheckoutGrain> _checkout;
+    private ILedgerWriterGrain? _ledger;
 
     private string PaymentOrderId => this.GetPrimaryKeyString();
+
+    private ISellerWalletGrain Wallet => _wallet.Get(GrainFactory, State.SellerAccount);
+
+    private ILedgerWriterGrain Ledger => _ledger ??= GrainFactory.GetGrain<ILedgerWriterGrain>(LedgerAccounts.WriterShardFor(PaymentOrderId));
+
+    private ICheckoutGrain Checkout => _checkout.Get(GrainFactory, State.CheckoutId);
 
     private PaymentOrderState State => order.State;
 
@@ -127,7 +138,7 @@ internal sealed partial class PaymentOrderGrain(
     /// </summary>
     private async Task<bool> CheckoutLetsGoAsync()
     {
-        switch (await GrainFactory.GetGrain<ICheckoutGrain>(State.CheckoutId).ConfirmOrderAsync(PaymentOrderId))
+        switch (await Checkout.ConfirmOrderAsync(PaymentOrderId))
         {
             case OrderGoAhead.Go:
                 return true;
