@@ -33,6 +33,8 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<Wallets.WalletOptions>().Bind(configuration.GetSection(Wallets.WalletOptions.SectionName))
             .Validate(options => options.ForgetAfter >= TimeSpan.Zero, "Wallets:ForgetAfter must not be negative.").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<Storage.GrainStateOptions>().Bind(configuration.GetSection(Storage.GrainStateOptions.SectionName))
+            .Validate(options => Enum.IsDefined(options.WriteFormat), "GrainState:WriteFormat must be Binary or Json.").ValidateOnStart();
         services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName))
             // The sweep must know the gateway's lock timeout to leave keys of requests in flight alone.
             .PostConfigure(options => options.LockTimeout = configuration.GetSection(ApiOptions.SectionName).GetValue(nameof(ApiOptions.IdempotencyLockTimeout), options.LockTimeout))

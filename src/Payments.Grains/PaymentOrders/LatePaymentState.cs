@@ -47,7 +47,7 @@ internal sealed class LatePaymentState
     [Id(11)]
     public int BookingFailures { get; set; }
 
-    // A property, and so stored with the state (as it always was): the JSON of stored orders stays as it is.
+    // Computed, so not stored (it has no [Id]); rows written as JSON by earlier builds hold it, and reading ignores it.
     /// <summary>Nothing left to do: the refund is final and what happened is booked.</summary>
     public bool IsSettled => RefundStatus != RefundStatus.Pending && PaymentBooked && (RefundStatus != RefundStatus.Succeeded || RefundBooked);
 }

@@ -158,7 +158,7 @@ internal sealed class PaymentOrderState
     [Id(41)]
     public int ActionExpiryAttempts { get; set; }
 
-    // A property, and so stored with the state (as it always was): the JSON of stored orders stays as it is.
+    // Computed, so not stored (it has no [Id]); rows written as JSON by earlier builds hold it, and reading ignores it.
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);
 

@@ -75,7 +75,7 @@ internal sealed class RefundState
     [Id(17)]
     public bool ReversalToAvailable { get; set; }
 
-    // A property, and so stored with the state (as it always was): the JSON of stored orders stays as it is.
+    // Computed, so not stored (it has no [Id]); rows written as JSON by earlier builds hold it, and reading ignores it.
     /// <summary>
     /// The refund's booking is owed once the PSP has said it succeeded, even if it failed afterwards: a flag not yet
     /// set may hide a call that did land, so the booking and its reversal are both made (each once), never guessed away.

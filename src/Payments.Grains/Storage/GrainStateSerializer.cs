@@ -1,4 +1,5 @@
 using System.Buffers;
+using Microsoft.Extensions.Options;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -9,16 +10,19 @@ namespace Payments.Grains.Storage;
 /// state types carry already (<c>[GenerateSerializer]</c>, a field by its <c>[Id]</c>: one added or dropped still reads),
 /// behind a format byte. JSON, Orleans' Newtonsoft default with its <c>$type</c> names, was five times the bytes and a tenth
 /// of the silo's CPU per order; rows written that way before still read. A state marked <see cref="StoredAsJsonAttribute"/>
-/// is still written as JSON: something outside its grain reads the payload.
+/// is still written as JSON: something outside its grain reads the payload. <see cref="GrainStateOptions.WriteFormat"/> can
+/// make every write JSON, for a rolling upgrade from a build that reads only JSON.
 /// </summary>
-internal sealed class GrainStateSerializer(Serializer binary, IGrainStorageSerializer json)
+internal sealed class GrainStateSerializer(Serializer binary, IGrainStorageSerializer json, IOptions<GrainStateOptions> options)
 {
+    private readonly bool _writeJson = options.Value.WriteFormat == GrainStateFormat.Json;
+
     /// <summary>The first byte of a binary payload. JSON starts with <c>{</c>, so a payload says which it is.</summary>
     internal const byte BinaryFormat = 0x01;
 
     public byte[] Serialize<T>(T state)
     {
-        if (JsonStored<T>.Value)
+        if (_writeJson || JsonStored<T>.Value)
         {
             return json.Serialize(state).ToArray();
         }

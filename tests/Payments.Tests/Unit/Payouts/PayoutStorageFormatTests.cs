@@ -141,7 +141,7 @@ public sealed class PayoutStorageFormatTests
         new(new OrleansJsonSerializer(Options.Create(new OrleansJsonSerializerOptions())));
 
     /// <summary>The grain storage's serializer: Orleans' binary serializer of the state types, and the JSON one for old rows.</summary>
-    private static GrainStateSerializer StateSerializer() => new(Binary.Value, StorageSerializer());
+    private static GrainStateSerializer StateSerializer() => new(Binary.Value, StorageSerializer(), Options.Create(new GrainStateOptions()));
 
     private static readonly Lazy<Serializer> Binary = new(() =>
         new ServiceCollection().AddSerializer(serializer => serializer.AddAssembly(typeof(PayoutState).Assembly)).BuildServiceProvider().GetRequiredService<Serializer>());
