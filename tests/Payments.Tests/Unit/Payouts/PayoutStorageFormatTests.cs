@@ -1,12 +1,10 @@
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Orleans.Serialization;
 using Orleans.Storage;
 using Payments.Core.Payouts;
 using Payments.Grains.Events;
 using Payments.Grains.Payouts;
 using Payments.Grains.Storage;
+using Payments.Tests.Unit.Storage;
 
 namespace Payments.Tests.Unit.Payouts;
 
@@ -137,14 +135,10 @@ public sealed class PayoutStorageFormatTests
     /// The serializer the ADO.NET grain storage uses by default, with Orleans' default JSON settings. A silo adds converters
     /// for grain references and ids on top, none of which the payout's state holds.
     /// </summary>
-    private static JsonGrainStorageSerializer StorageSerializer() =>
-        new(new OrleansJsonSerializer(Options.Create(new OrleansJsonSerializerOptions())));
+    private static JsonGrainStorageSerializer StorageSerializer() => StateSerializers.Json;
 
     /// <summary>The grain storage's serializer: Orleans' binary serializer of the state types, and the JSON one for old rows.</summary>
-    private static GrainStateSerializer StateSerializer() => new(Binary.Value, StorageSerializer(), Options.Create(new GrainStateOptions()));
-
-    private static readonly Lazy<Serializer> Binary = new(() =>
-        new ServiceCollection().AddSerializer(serializer => serializer.AddAssembly(typeof(PayoutState).Assembly)).BuildServiceProvider().GetRequiredService<Serializer>());
+    private static GrainStateSerializer StateSerializer() => StateSerializers.Storage();
 
     private static PayoutState EveryFieldSet() => new()
     {

@@ -1,8 +1,5 @@
 using System.Reflection;
 using System.Text;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
-using Orleans.Serialization;
 using Orleans.Storage;
 using Payments.Grains.Checkout;
 using Payments.Grains.Events;
@@ -22,12 +19,9 @@ public sealed class GrainStateSerializerTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 20, 6, 0, 0, TimeSpan.Zero);
 
-    private static readonly Lazy<Serializer> Binary = new(() =>
-        new ServiceCollection().AddSerializer(serializer => serializer.AddAssembly(typeof(CheckoutState).Assembly)).BuildServiceProvider().GetRequiredService<Serializer>());
+    private static readonly JsonGrainStorageSerializer Json = StateSerializers.Json;
 
-    private static readonly JsonGrainStorageSerializer Json = new(new OrleansJsonSerializer(Options.Create(new OrleansJsonSerializerOptions())));
-
-    private readonly GrainStateSerializer _serializer = new(Binary.Value, Json, Options.Create(new GrainStateOptions()));
+    private readonly GrainStateSerializer _serializer = StateSerializers.Storage();
 
     [Fact]
     public void A_wallet_is_stored_in_the_binary_format_and_reads_back_with_its_balances_operations_and_reservations()
@@ -102,7 +96,7 @@ public sealed class GrainStateSerializerTests
     [Fact]
     public void Told_to_write_json_for_a_rolling_upgrade_it_writes_json_and_still_reads_it()
     {
-        var serializer = new GrainStateSerializer(Binary.Value, Json, Options.Create(new GrainStateOptions { WriteFormat = GrainStateFormat.Json }));
+        var serializer = StateSerializers.Storage(GrainStateFormat.Json);
         var checkout = new CheckoutState { Exists = true, MerchantId = "merchant_1", PaymentOrderIds = ["po_1"], CreatedAt = At };
 
         var stored = serializer.Serialize(checkout);
