@@ -13,6 +13,7 @@ namespace Payments.Grains.Checkout;
 /// One payment event: a buyer paying several sellers, one payment order each. The checkout is written
 /// before its orders exist, so a crash leaves a checkout whose orders a retry (or their reminders) finish.
 /// </summary>
+[CollectionAgeLimit(Minutes = GrainCollection.OnePerRequestIdleMinutes)]
 internal sealed class CheckoutGrain(
     [PersistentState("checkout", GrainStorage.Name)] IPersistentState<CheckoutState> checkout,
     EventOutbox events,

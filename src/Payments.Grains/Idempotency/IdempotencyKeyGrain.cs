@@ -10,6 +10,7 @@ namespace Payments.Grains.Idempotency;
 /// that died: the next caller takes it over (business ids keep the retry from charging twice). A record past its
 /// retention (<see cref="IdempotencyOptions.Retention"/>) is treated as absent, whether or not the sweep has deleted it yet.
 /// </summary>
+[CollectionAgeLimit(Minutes = GrainCollection.OnePerRequestIdleMinutes)]
 internal sealed class IdempotencyKeyGrain(
     [PersistentState(IdempotencyKeyGrain.StateName, GrainStorage.Name)] IPersistentState<IdempotencyKeyState> key,
     IOptions<IdempotencyOptions> options,

@@ -16,6 +16,7 @@ namespace Payments.Grains.PaymentOrders;
 /// transition is written before its side effect, the PSP is called with Idempotency-Key = payment_order_id, and after
 /// SUCCESS the wallet and ledger effects are carried out until their flags are set (an outbox in grain state).
 /// </summary>
+[CollectionAgeLimit(Minutes = GrainCollection.OnePerRequestIdleMinutes)]
 internal sealed partial class PaymentOrderGrain(
     [PersistentState("paymentOrder", GrainStorage.Name)] IPersistentState<PaymentOrderState> order,
     IPspClient psp,
