@@ -34,7 +34,10 @@ public sealed class WalletDedupTests(AbandonedPaymentsFixture fixture)
         Assert.Equal(5_00L, stored.Balances["USD"].Available);
         foreach (var orderId in orders)
         {
+            // Nowhere in the stored wallet, as the earlier check of the stored text had it.
             Assert.DoesNotContain($"payin:{orderId}", stored.AppliedOperations);
+            Assert.DoesNotContain($"payin:{orderId}", stored.ForgettableSince.Keys);
+            Assert.DoesNotContain($"payin:{orderId}", stored.Reservations.Keys);
         }
 
         Assert.Equal(("15.00", "5.00", "0.00", "0.00"), await _merchant.WalletAsync(seller));
