@@ -42,6 +42,8 @@ public static class GrainServiceCollectionExtensions
             .ValidateOnStart();
         services.AddSingleton<IdempotencyExpiryStore>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, IdempotencyExpiryStartup>();
+        services.AddSingleton<Storage.WakeUpSweep>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, PaymentOrderSweepStartup>();
         services.AddOptions<PayoutOptions>().Bind(configuration.GetSection(PayoutOptions.SectionName)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<DeadLetterStore>();
         services.AddSingleton<EventLog>();

@@ -37,34 +37,35 @@ public sealed class OperationsQueries(NpgsqlDataSource database)
 
     /// <summary>
     /// Every payment order that still has work owed (not final, or effects not applied, or parked): exactly the
-    /// orders holding the durable "drive" reminder, which an order drops once it is done. Read page by page (keyset on the
-    /// grain id, a stable order), so none is left out however many there are.
+    /// orders whose row holds a "drive" wake-up (sql/0011), which an order drops once it is done. Read page by page (keyset
+    /// on the id, a stable order), so none is left out however many there are.
     /// </summary>
     public async Task<IReadOnlyList<string>> PaymentOrdersWithWorkOwedAsync(int pageSize, CancellationToken cancellationToken)
     {
-        var grainIds = new List<string>();
+        var paymentOrderIds = new List<string>();
         while (true)
         {
-            await using var command = database.CreateCommand("""
-                SELECT DISTINCT grain_id COLLATE "C"
-                FROM orleans_reminder
-                WHERE reminder_name = 'drive' AND grain_id LIKE 'paymentorder/%' AND ($1::text IS NULL OR grain_id COLLATE "C" > $1::text COLLATE "C")
+            await using var command = database.CreateCommand($"""
+                SELECT grain_id_ext COLLATE "C"
+                FROM orleans_grain_state
+                WHERE grain_type = '{PaymentOrderStateName}' AND wake_reason = 'drive' AND wake_at IS NOT NULL AND grain_id_ext IS NOT NULL
+                  AND ($1::text IS NULL OR grain_id_ext COLLATE "C" > $1::text COLLATE "C")
                 ORDER BY 1
                 LIMIT $2
                 """);
-            command.Parameters.Add(new NpgsqlParameter { Value = grainIds.Count == 0 ? DBNull.Value : grainIds[^1], NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderIds.Count == 0 ? DBNull.Value : paymentOrderIds[^1], NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = pageSize });
             var read = 0;
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
             {
-                grainIds.Add(reader.GetString(0));
+                paymentOrderIds.Add(reader.GetString(0));
                 read++;
             }
 
             if (read < pageSize)
             {
-                return grainIds.Select(grainId => grainId[(grainId.IndexOf('/', StringComparison.Ordinal) + 1)..]).ToArray();
+                return paymentOrderIds;
             }
         }
     }
@@ -108,12 +109,12 @@ public sealed class OperationsQueries(NpgsqlDataSource database)
         return (await ReadStringsAsync(command, cancellationToken)).ToHashSet(StringComparer.Ordinal);
     }
 
-    /// <summary>Of <paramref name="paymentOrderIds"/>, those that still have work owed (they hold the "drive" reminder).</summary>
+    /// <summary>Of <paramref name="paymentOrderIds"/>, those that still have work owed (their row holds a "drive" wake-up).</summary>
     public async Task<HashSet<string>> WithWorkOwedAsync(IReadOnlyCollection<string> paymentOrderIds, CancellationToken cancellationToken)
     {
-        await using var command = database.CreateCommand("""
-            SELECT DISTINCT substring(grain_id FROM position('/' IN grain_id) + 1) FROM orleans_reminder
-            WHERE reminder_name = 'drive' AND grain_id = ANY (SELECT 'paymentorder/' || id FROM unnest($1::text[]) AS ids (id))
+        await using var command = database.CreateCommand($"""
+            SELECT grain_id_ext FROM orleans_grain_state
+            WHERE grain_type = '{PaymentOrderStateName}' AND wake_reason = 'drive' AND wake_at IS NOT NULL AND grain_id_ext = ANY ($1)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderIds.ToArray() });
         return (await ReadStringsAsync(command, cancellationToken)).ToHashSet(StringComparer.Ordinal);

@@ -250,6 +250,13 @@ public interface IPaymentOrderGrain : IGrainWithStringKey
     [Alias("ReplayAsync")]
     Task<ReplayPaymentOrderResult> ReplayAsync(string? requestToken);
 
+    /// <summary>
+    /// The durable net's call, when the wake-up stored with the order is due: it drives the order (and fulfills a paid one
+    /// nobody fulfilled in time). Harmless at any moment: an order with nothing due does nothing.
+    /// </summary>
+    [Alias("WakeAsync")]
+    Task WakeAsync();
+
     /// <summary>Forgets an order that its checkout could not create, as long as it never started.</summary>
     [Alias("ReleaseAsync")]
     Task ReleaseAsync(string checkoutId);

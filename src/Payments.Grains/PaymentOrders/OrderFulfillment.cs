@@ -24,7 +24,7 @@ internal sealed class OrderFulfillment(FulfillmentOptions options, TimeProvider 
         state.UpdatedAt = state.FulfilledAt.Value;
     }
 
-    /// <summary>While a paid order is not fulfilled, its auto-fulfillment reminder keeps it (it outlives the drive reminder).</summary>
+    /// <summary>While a paid order is not fulfilled, its wake-up is its auto-fulfillment (once it owes nothing else).</summary>
     public static bool AwaitsAutoFulfillment(PaymentOrderState state) => state.Status == PaymentOrderStatus.Success && state.FulfilledAt is null;
 
     /// <summary>When a paid order is fulfilled if nobody does it first.</summary>
@@ -34,27 +34,6 @@ internal sealed class OrderFulfillment(FulfillmentOptions options, TimeProvider 
         return succeededAt + options.AutoAfter;
     }
 
-    /// <summary>How long until the auto-fulfillment reminder's first tick: at the auto-fulfillment time, or at once if that has passed.</summary>
-    public TimeSpan ReminderDueIn(PaymentOrderState state)
-    {
-        var dueIn = AutomaticallyAt(state) - time.GetUtcNow();
-        return dueIn < TimeSpan.Zero ? TimeSpan.Zero : dueIn;
-    }
-
-    /// <summary>What the auto-fulfillment reminder's tick does. A parked order waits: its pay-in's booking comes first.</summary>
-    public AutoFulfillmentStep OnReminder(PaymentOrderState state) =>
-        !AwaitsAutoFulfillment(state) ? AutoFulfillmentStep.Stop
-        : state.DeadLettered || AutomaticallyAt(state) > time.GetUtcNow() ? AutoFulfillmentStep.Wait
-        : AutoFulfillmentStep.FulfillNow;
-}
-
-internal enum AutoFulfillmentStep
-{
-    /// <summary>Not due (or parked): the reminder ticks again.</summary>
-    Wait,
-
-    FulfillNow,
-
-    /// <summary>Fulfilled already, or never paid: the reminder goes.</summary>
-    Stop,
+    /// <summary>A paid order is to be fulfilled automatically now. A parked one waits: its pay-in's booking comes first.</summary>
+    public bool IsDue(PaymentOrderState state) => AwaitsAutoFulfillment(state) && !state.DeadLettered && AutomaticallyAt(state) <= time.GetUtcNow();
 }

@@ -7,8 +7,6 @@ namespace Payments.Grains.PaymentOrders;
 /// <summary>What happens to an order from outside its charge: an operator's replay of a dead letter, and fulfillment.</summary>
 internal sealed partial class PaymentOrderGrain
 {
-    private bool _autoFulfillmentArmed;
-
     public async Task<ReplayPaymentOrderResult> ReplayAsync(string? requestToken)
     {
         switch (Rules.Parking.Replay(State, requestToken))
@@ -26,7 +24,6 @@ internal sealed partial class PaymentOrderGrain
         }
 
         await PersistAsync();
-        await RegisterDriveReminderAsync();
         await deadLetters.MarkReplayedAsync(DeadLetterStore.SubjectPaymentOrder, PaymentOrderId, State.UpdatedAt);
         await DriveAsync();
         return new ReplayPaymentOrderResult(ReplayPaymentOrderOutcome.Replayed, View());
@@ -58,55 +55,11 @@ internal sealed partial class PaymentOrderGrain
         return new FulfillPaymentOrderResult(outcome, View());
     }
 
-    /// <summary>The auto-fulfillment reminder's tick: fulfills a paid order once <see cref="FulfillmentOptions.AutoAfter"/> has passed.</summary>
-    private async Task AutoFulfillAsync()
-    {
-        switch (Rules.Fulfillment.OnReminder(State))
-        {
-            case AutoFulfillmentStep.Wait:
-                return;
-            case AutoFulfillmentStep.FulfillNow:
-                logger.LogInformation("Payment order {PaymentOrderId}: nobody fulfilled it within {AutoAfter}; fulfilled automatically", PaymentOrderId, fulfillment.Value.AutoAfter);
-                await MarkFulfilledAsync();
-                await DriveAsync();
-                return;
-            default:
-                _autoFulfillmentArmed = false;
-                await UnregisterReminderAsync(AutoFulfillReminderName);
-                return;
-        }
-    }
-
+    /// <summary>Owes the fulfillment's effects from here: the write stores a drive wake-up with it, so a crash after it still moves the money.</summary>
     private async Task MarkFulfilledAsync()
     {
-        if (!State.OwesWork())
-        {
-            // A finished order has no drive reminder, and this makes it owe effects again: the reminder first, before anything
-            // changes, so that a crash after the change is stored still moves the money.
-            await RegisterDriveReminderAsync();
-        }
-
         Rules.Fulfillment.Mark(State);
         AssertConsistent();
         await PersistAsync();
-    }
-
-    /// <summary>
-    /// While a paid order is not fulfilled, a reminder due at its auto-fulfillment time keeps it (it outlives the drive
-    /// reminder, which goes once nothing else is owed). Registered once per activation, always for the same moment.
-    /// </summary>
-    private async Task ArmAutoFulfillmentAsync()
-    {
-        var wanted = OrderFulfillment.AwaitsAutoFulfillment(State);
-        if (wanted && !_autoFulfillmentArmed)
-        {
-            await this.RegisterOrUpdateReminder(AutoFulfillReminderName, Rules.Fulfillment.ReminderDueIn(State), options.Value.ReminderPeriod);
-            _autoFulfillmentArmed = true;
-        }
-        else if (!wanted && _autoFulfillmentArmed)
-        {
-            await UnregisterReminderAsync(AutoFulfillReminderName);
-            _autoFulfillmentArmed = false;
-        }
     }
 }

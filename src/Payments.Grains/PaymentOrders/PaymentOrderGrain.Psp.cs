@@ -53,11 +53,8 @@ internal sealed partial class PaymentOrderGrain
             return PspNoticeOutcome.UnknownOrder;
         }
 
-        if (PspNotices.ReopensFinishedOrder(State, notice))
-        {
-            await RegisterDriveReminderAsync();
-        }
-
+        // A notice that makes a finished order owe work again (a refund that bounced, a page paid late) is stored with a drive
+        // wake-up: the write that records it wakes the order after a crash.
         var result = Rules.Notices.Apply(State, notice);
         LogFinding(result.Finding, notice);
         if (!result.Applied)
@@ -69,7 +66,6 @@ internal sealed partial class PaymentOrderGrain
         await PersistAsync();
         if (result.ResolvesDeadLetter)
         {
-            await RegisterDriveReminderAsync();
             await deadLetters.MarkReplayedAsync(DeadLetterStore.SubjectPaymentOrder, PaymentOrderId, State.UpdatedAt);
         }
 

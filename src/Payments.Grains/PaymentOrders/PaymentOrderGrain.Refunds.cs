@@ -17,8 +17,7 @@ internal sealed partial class PaymentOrderGrain
         }
 
         var refund = request.Refund ?? throw new UnreachableException("A created refund comes with its state.");
-        // The reminder first: should we die right after the reservation is stored, it still finishes the refund.
-        await RegisterDriveReminderAsync();
+        // Stored with a drive wake-up: should we die right after the reservation is stored, the sweep still finishes the refund.
         RefundStateMachine.Reserve(State, refund);
         AssertConsistent();
         await PersistAsync();

@@ -6,6 +6,7 @@ using Payments.Core.PaymentOrders;
 using Payments.Core.Wallets;
 using Payments.Grains.DeadLetters;
 using Payments.Grains.Events;
+using Payments.Grains.Storage;
 using Payments.Psp;
 
 namespace Payments.Grains.PaymentOrders;
@@ -14,11 +15,13 @@ namespace Payments.Grains.PaymentOrders;
 /// One charge: the idempotency and state-machine boundary. A shell over the plain classes of <see cref="PaymentOrderRules"/>,
 /// which decide; the grain activates, stores, calls the PSP, wallet and ledger, and keeps the timer and reminders. Every
 /// transition is written before its side effect, the PSP is called with Idempotency-Key = payment_order_id, and after
-/// SUCCESS the wallet and ledger effects are carried out until their flags are set (an outbox in grain state).
+/// SUCCESS the wallet and ledger effects are carried out until their flags are set (an outbox in grain state). Every write
+/// stores the order's wake-up with it (<see cref="PaymentOrderWakeUps"/>): the sweep wakes an order that owes work after a
+/// crash, and a paid one nobody fulfills.
 /// </summary>
 [CollectionAgeLimit(Minutes = GrainCollection.OnePerRequestIdleMinutes)]
 internal sealed partial class PaymentOrderGrain(
-    [PersistentState("paymentOrder", GrainStorage.Name)] IPersistentState<PaymentOrderState> order,
+    [PersistentState(PaymentOrderGrain.StateName, GrainStorage.Name)] IPersistentState<PaymentOrderState> order,
     IPspClient psp,
     DeadLetterStore deadLetters,
     IOptions<PaymentOrderOptions> options,
@@ -28,19 +31,14 @@ internal sealed partial class PaymentOrderGrain(
     ILogger<PaymentOrderGrain> logger) : Grain, IPaymentOrderGrain, IRemindable
 {
     internal const string PspName = PaymentOrderOutbox.PspName;
-    private const string DriveReminderName = "drive";
-    private const string AutoFulfillReminderName = "auto_fulfill";
+
+    /// <summary>The state's name, the grain_type of its rows.</summary>
+    internal const string StateName = "paymentOrder";
+
+    /// <summary>The reminders of an earlier build, before the wake-up moved into the state's row (sql/0011).</summary>
+    private static readonly string[] EarlierReminderNames = [DurableWakeUp.Drive, DurableWakeUp.AutoFulfill];
 
     private WakeUpTimer? _timer;
-
-    /// <summary>
-    /// The drive reminder as this activation registered it, so that removing it needs no read of the reminder table first;
-    /// null when this activation has not registered it (it is then looked up) or has removed it.
-    /// </summary>
-    private IGrainReminder? _driveReminder;
-
-    /// <summary>This activation removed the drive reminder (or found none): a later drive need not look again.</summary>
-    private bool _driveReminderGone;
     private PaymentOrderRules? _rules;
     private GrainReferenceCache<ISellerWalletGrain> _wallet;
     private GrainReferenceCache<ICheckoutGrain> _checkout;
@@ -74,8 +72,6 @@ internal sealed partial class PaymentOrderGrain(
             return new CreatePaymentOrderResult(existing);
         }
 
-        // The reminder goes first: should we die right after the state is written, it still wakes the order.
-        await RegisterDriveReminderAsync();
         order.State = PaymentOrderCreation.NewOrder(command, time.GetUtcNow());
         AssertConsistent();
         await PersistAsync();
@@ -86,9 +82,9 @@ internal sealed partial class PaymentOrderGrain(
     {
         if (PaymentOrderCreation.MayRelease(State, checkoutId))
         {
+            // Its wake-up goes with the cleared row.
             await order.ClearStateAsync();
             order.State = new PaymentOrderState();
-            await UnregisterDriveReminderAsync();
         }
     }
 
@@ -105,23 +101,14 @@ internal sealed partial class PaymentOrderGrain(
         return View();
     }
 
-    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    /// <summary>
+    /// The sweep's call (<see cref="PaymentOrderSweepGrain"/>), when the wake-up stored with the order is due: after a crash, a
+    /// lost webhook, a wallet that was down, or once a paid order is due to be fulfilled automatically.
+    /// </summary>
+    public async Task WakeAsync()
     {
-        if (reminderName == DriveReminderName)
-        {
-            // It ticked, so it is there, whatever this activation removed or thought it removed.
-            _driveReminderGone = false;
-        }
-
         if (!State.Exists)
         {
-            await UnregisterReminderAsync(reminderName);
-            return;
-        }
-
-        if (reminderName == AutoFulfillReminderName)
-        {
-            await AutoFulfillAsync();
             return;
         }
 
@@ -130,7 +117,30 @@ internal sealed partial class PaymentOrderGrain(
             return;
         }
 
+        if (Rules.Fulfillment.IsDue(State))
+        {
+            logger.LogInformation("Payment order {PaymentOrderId}: nobody fulfilled it within {AutoAfter}; fulfilled automatically", PaymentOrderId, fulfillment.Value.AutoAfter);
+            await MarkFulfilledAsync();
+        }
+
         await DriveAsync();
+    }
+
+    /// <summary>
+    /// A reminder of an earlier build (sql/0011 moves them into the rows; a silo of that build may still register one): the
+    /// order does what the sweep would, which stores its wake-up in its row, and then drops the reminder.
+    /// </summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (EarlierReminderNames.Contains(reminderName))
+        {
+            await WakeAsync();
+        }
+
+        if (await this.GetReminder(reminderName) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
     }
 
     /// <summary>
@@ -211,9 +221,13 @@ internal sealed partial class PaymentOrderGrain(
         if (!State.OwesWork() && !State.OwesNotices())
         {
             Timer.Cancel();
-            // The drive reminder hands over to the auto-fulfillment reminder: a paid order nobody fulfills still ends available.
-            await ArmAutoFulfillmentAsync();
-            await UnregisterDriveReminderAsync();
+        }
+
+        if (Rules.WakeUps.IsStale(State))
+        {
+            // Usually the last write already stored what is owed now; if notices went out after it, this one drops the drive
+            // wake-up (a paid order's becomes its auto-fulfillment).
+            await PersistAsync();
         }
     }
 
@@ -230,59 +244,12 @@ internal sealed partial class PaymentOrderGrain(
     private async Task PersistAsync()
     {
         PaymentOrderEvents.Render(PaymentOrderId, State);
+        Rules.WakeUps.BeforeWrite(State);
         await order.WriteOrUndoAsync(this, () =>
         {
             Timer.Cancel();
         });
         _noticeUnsaved = false;
         await WriteOwedEventsAsync();
-    }
-
-    /// <summary>The durable net: while an order owes work, its reminder wakes it (after a crash, too).</summary>
-    private async Task RegisterDriveReminderAsync()
-    {
-        _driveReminderGone = false;
-        _driveReminder = null;
-        _driveReminder = await this.RegisterOrUpdateReminder(DriveReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
-    }
-
-    /// <summary>
-    /// Removes the drive reminder, the durable sign that the order owes work (the stuck check reads those rows): by the
-    /// handle this activation registered it with, or else after looking it up.
-    /// </summary>
-    private async Task UnregisterDriveReminderAsync()
-    {
-        if (_driveReminderGone)
-        {
-            return;
-        }
-
-        if (_driveReminder is { } registered)
-        {
-            _driveReminder = null;
-            try
-            {
-                await this.UnregisterReminder(registered);
-                _driveReminderGone = true;
-                return;
-            }
-            catch (Exception exception)
-            {
-                // The row changed since (its ETag no longer matches): look it up and remove what is there.
-                logger.LogDebug(exception, "Payment order {PaymentOrderId}: its drive reminder was not removed by its handle; looking it up", PaymentOrderId);
-            }
-        }
-
-        await UnregisterReminderAsync(DriveReminderName);
-        _driveReminderGone = true;
-    }
-
-    private async Task UnregisterReminderAsync(string name)
-    {
-        var reminder = await this.GetReminder(name);
-        if (reminder is not null)
-        {
-            await this.UnregisterReminder(reminder);
-        }
     }
 }

@@ -2,7 +2,7 @@ namespace Payments.Grains.PaymentOrders;
 
 /// <summary>
 /// The decisions of one payment order, built once per activation from its options and clock. They change the state they are
-/// given and say what to do next; the grain performs it (storage, the PSP, wallet and ledger, timers and reminders).
+/// given and say what to do next; the grain performs it (storage, the PSP, wallet and ledger, timers and the wake-up stored with the state).
 /// </summary>
 internal sealed class PaymentOrderRules
 {
@@ -17,6 +17,7 @@ internal sealed class PaymentOrderRules
         Notices = new PspNotices(Charge, Refunds, LatePayments, Parking, Budget, time);
         Outbox = new PaymentOrderOutbox(paymentOrderId, Budget, Parking);
         Fulfillment = new OrderFulfillment(fulfillment, time);
+        WakeUps = new PaymentOrderWakeUps(options, Fulfillment, time);
     }
 
     public RetryBudget Budget { get; }
@@ -36,4 +37,6 @@ internal sealed class PaymentOrderRules
     public PaymentOrderOutbox Outbox { get; }
 
     public OrderFulfillment Fulfillment { get; }
+
+    public PaymentOrderWakeUps WakeUps { get; }
 }

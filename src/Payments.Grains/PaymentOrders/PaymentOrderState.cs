@@ -1,11 +1,12 @@
 using Payments.Core.PaymentOrders;
+using Payments.Grains.Storage;
 
 namespace Payments.Grains.PaymentOrders;
 
 /// <summary>The persisted state of one payment order: its terms, state machine and outbox flags.</summary>
 // Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.PaymentOrderState")]
-internal sealed class PaymentOrderState
+internal sealed class PaymentOrderState : IHasDurableWakeUp
 {
     /// <summary>History kept in state is bounded; a retried order adds one entry per transition, not per attempt.</summary>
     public const int HistoryLengthMax = 50;
@@ -178,7 +179,7 @@ internal sealed class PaymentOrderState
     /// <summary>
     /// Owes work, the one definition: not final yet, or a wallet or ledger move owed, or a refund still waiting on the PSP, or a
     /// failed hosted page still open at the PSP (somebody could pay on it). While it owes work (or notices, <see cref="OwesNotices"/>)
-    /// the order keeps its drive reminder, and the operations' stuck listing reads the same answer from the order's view.
+    /// the order keeps a drive wake-up, and the operations' stuck listing reads the same answer from the order's view.
     /// </summary>
     public bool OwesWork() =>
         !Status.IsFinal()
@@ -188,4 +189,13 @@ internal sealed class PaymentOrderState
 
     /// <summary>What the merchant is owed rather than the money: events not yet in the log, or news for the checkout.</summary>
     public bool OwesNotices() => OwedEvents.Count > 0 || OwesCheckoutNotice;
+
+    /// <summary>
+    /// The wake-up its row holds (<see cref="PaymentOrderWakeUps"/>): beside the payload, not in it, so it has no [Id]. The
+    /// explicit implementation keeps it out of the stored properties and of the JSON format.
+    /// </summary>
+    DurableWakeUp? IHasDurableWakeUp.WakeUp { get => _wakeUp; set => _wakeUp = value; }
+
+    [NonSerialized]
+    private DurableWakeUp? _wakeUp;
 }

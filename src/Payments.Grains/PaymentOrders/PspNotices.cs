@@ -10,20 +10,6 @@ namespace Payments.Grains.PaymentOrders;
 /// </summary>
 internal sealed class PspNotices(ChargeStateMachine charge, RefundStateMachine refunds, LatePayments latePayments, PaymentOrderParking parking, RetryBudget budget, TimeProvider time)
 {
-    /// <summary>
-    /// A finished order has no drive reminder, and this notice makes it owe work again (a refund that bounced, a page paid
-    /// after its order failed): the reminder is registered first, before anything changes, so that a crash after the change
-    /// is stored still books it.
-    /// </summary>
-    public static bool ReopensFinishedOrder(PaymentOrderState state, PspNotice notice)
-    {
-        var refundBounces = notice.Kind == PspNoticeKind.RefundFailed
-            && state.Refunds.Any(refund => refund.RefundId == notice.RefundId && refund.Status == RefundStatus.Succeeded);
-        var paidLate = notice.Kind == PspNoticeKind.PaymentSucceeded && state.Status == PaymentOrderStatus.Failed && state.ReturnUrl is not null
-            && state.LatePayment is null;
-        return (refundBounces || paidLate) && !state.OwesWork();
-    }
-
     public NoticeResult Apply(PaymentOrderState state, PspNotice notice)
     {
         var parkedForRefund = state.DeadLettered && parking.ParkedStage(state) == DeadLetterStore.StagePspRefund;

@@ -4,7 +4,7 @@ using Payments.Database.Batching;
 
 namespace Payments.Grains.Storage;
 
-/// <summary>Reads one grain's row: its payload (null when cleared) and version, or no row at all.</summary>
+/// <summary>Reads one grain's row: its payload (null when cleared), version and wake-up, or no row at all.</summary>
 internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatement
 {
     public bool Found { get; private set; }
@@ -13,10 +13,12 @@ internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatem
 
     public int Version { get; private set; }
 
+    public DurableWakeUp? WakeUp { get; private set; }
+
     public override IEnumerable<NpgsqlBatchCommand> Commands()
     {
         var command = new NpgsqlBatchCommand("""
-            SELECT payload, version FROM orleans_grain_state
+            SELECT payload, version, wake_at, wake_reason FROM orleans_grain_state
             WHERE grain_id_hash = $1 AND grain_type_hash = $2 AND service_id = $3
               AND grain_id_n0 = $4 AND grain_id_n1 = $5 AND grain_type = $6 AND grain_id_ext IS NOT DISTINCT FROM $7
             """);
@@ -27,21 +29,23 @@ internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatem
     public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         // Read again after a failed group: nothing of the first attempt may remain.
-        (Payload, Version) = (null, 0);
+        (Payload, Version, WakeUp) = (null, 0, null);
         Found = await reader.ReadAsync(cancellationToken);
         if (Found)
         {
             Payload = reader.IsDBNull(0) ? null : reader.GetFieldValue<byte[]>(0);
             Version = reader.GetInt32(1);
+            WakeUp = reader.IsDBNull(2) || reader.IsDBNull(3) ? null : new DurableWakeUp(reader.GetFieldValue<DateTimeOffset>(2), reader.GetString(3));
         }
     }
 }
 
 /// <summary>
-/// Writes one grain's state if its version is still the one the grain read (none: the row must not exist yet); the
-/// functions of sql/0001 answer the new version, or null when the version check failed.
+/// Writes one grain's state, and its wake-up in the same statement, if its version is still the one the grain read (none:
+/// the row must not exist yet); the functions of sql/0001 and sql/0011 answer the new version, or null when the version
+/// check failed. Clearing drops the wake-up with the payload.
 /// </summary>
-internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear) : QueuedStatement
+internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear, DurableWakeUp? wakeUp) : QueuedStatement
 {
     /// <summary>The version the row has now, or null when the write lost the version check.</summary>
     public int? NewVersion { get; private set; }
@@ -50,12 +54,14 @@ internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expected
     {
         var command = new NpgsqlBatchCommand(clear
             ? "SELECT orleans_grain_state_clear($3, $6, $2, $1, $4, $5, $7, $8)"
-            : "SELECT orleans_grain_state_write($3, $6, $2, $1, $4, $5, $7, $8, $9)");
+            : "SELECT orleans_grain_state_write($3, $6, $2, $1, $4, $5, $7, $8, $9, $10, $11)");
         GrainStateParameters.AddIdentity(command, identity);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)expectedVersion ?? DBNull.Value });
         if (!clear)
         {
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)payload ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = wakeUp is { } at ? at.At : DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)wakeUp?.Reason ?? DBNull.Value });
         }
 
         return [command];

@@ -12,7 +12,8 @@ namespace Payments.Grains.Storage;
 /// write goes through <see cref="GrainStateQueues"/>, so the writes of all grains that write at about the same time
 /// share one round trip and one commit, and concurrent activations' reads share one round trip. A grain awaits its
 /// own write as before and learns of a lost version check as an <see cref="InconsistentStateException"/>.
-/// The payload is what <see cref="GrainStateSerializer"/> makes of the state.
+/// The payload is what <see cref="GrainStateSerializer"/> makes of the state; a state with a wake-up
+/// (<see cref="IHasDurableWakeUp"/>) has it read from and written to its own columns of the row.
 /// </summary>
 internal sealed partial class PostgresGrainStorage(
     GrainStateQueues queues,
@@ -38,6 +39,10 @@ internal sealed partial class PostgresGrainStorage(
         }
 
         grainState.State = (read.Payload is { } payload ? serializer.Deserialize<T>(payload) : default) ?? NewState<T>();
+        if (grainState.State is IHasDurableWakeUp wakeable)
+        {
+            wakeable.WakeUp = read.Payload is null ? null : read.WakeUp;
+        }
         grainState.ETag = read.Found ? read.Version.ToString(CultureInfo.InvariantCulture) : null;
         grainState.RecordExists = read.Payload is not null;
     }
@@ -46,7 +51,8 @@ internal sealed partial class PostgresGrainStorage(
     {
         var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
         var payload = serializer.Serialize(grainState.State);
-        var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false);
+        var wakeUp = (grainState.State as IHasDurableWakeUp)?.WakeUp;
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false, wakeUp);
         grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
     }
@@ -65,16 +71,16 @@ internal sealed partial class PostgresGrainStorage(
 
         var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
         // The row stays with its payload dropped, so a stale activation's first write still conflicts.
-        var newVersion = await WriteAsync(identity, grainState.ETag, payload: null, clear: true);
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload: null, clear: true, wakeUp: null);
         grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = false;
         grainState.State = NewState<T>();
     }
 
-    private async Task<int> WriteAsync(GrainStateIdentity identity, string? etag, byte[]? payload, bool clear)
+    private async Task<int> WriteAsync(GrainStateIdentity identity, string? etag, byte[]? payload, bool clear, DurableWakeUp? wakeUp)
     {
         int? expected = string.IsNullOrWhiteSpace(etag) ? null : int.Parse(etag, CultureInfo.InvariantCulture);
-        var write = new GrainStateWrite(identity, expected, payload, clear);
+        var write = new GrainStateWrite(identity, expected, payload, clear, wakeUp);
         try
         {
             await queues.Writes.EnqueueAsync(write);

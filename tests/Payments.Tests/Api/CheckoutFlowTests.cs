@@ -105,17 +105,20 @@ public sealed class CheckoutFlowTests(ServerFixture fixture)
     }
 
     /// <summary>
-    /// The drive reminder is the durable sign that an order owes work (the stuck check and the invariants read those rows):
-    /// a paid order keeps only its auto-fulfillment reminder, a failed one none.
+    /// The drive wake-up stored with an order is the durable sign that it owes work (the sweep, the stuck check and the
+    /// invariants read it): a paid order's row keeps only its auto-fulfillment, due fourteen days after its success, and a
+    /// failed one's none. And no order keeps a reminder of its own any more.
     /// </summary>
     [Fact]
-    public async Task A_finished_order_keeps_no_drive_reminder_and_a_paid_one_keeps_its_auto_fulfillment()
+    public async Task A_finished_order_keeps_no_drive_wake_up_and_a_paid_one_keeps_its_auto_fulfillment()
     {
         var (paid, declined) = (Ids.New("po"), Ids.New("po"));
+        DateTimeOffset succeededBy;
         using (var response = await _merchant.PostJsonAsync("/v1/payments",
             ApiCalls.Checkout(Ids.New("chk"), "pm_card_visa", (paid, Ids.New("seller"), "12.34", "USD")), Ids.New("key")))
         {
             Assert.Equal("SUCCEEDED", (await response.JsonAsync()).Str("status"));
+            succeededBy = DateTimeOffset.UtcNow;
         }
 
         using (var response = await _merchant.PostJsonAsync("/v1/payments",
@@ -124,25 +127,32 @@ public sealed class CheckoutFlowTests(ServerFixture fixture)
             Assert.Equal("FAILED", (await response.JsonAsync()).Str("status"));
         }
 
-        Assert.Equal(["auto_fulfill"], await RemindersOfAsync(paid));
-        Assert.Empty(await RemindersOfAsync(declined));
+        var (reason, at) = await WakeUpOfAsync(paid);
+        Assert.Equal("auto_fulfill", reason);
+        Assert.InRange(at!.Value, succeededBy.AddDays(14).AddMinutes(-1), succeededBy.AddDays(14));
+        Assert.Equal((null, null), await WakeUpOfAsync(declined));
+        Assert.Equal(0, await RemindersOfAsync(paid) + await RemindersOfAsync(declined));
     }
 
-    private async Task<List<string>> RemindersOfAsync(string paymentOrderId)
+    private async Task<(string? Reason, DateTimeOffset? At)> WakeUpOfAsync(string paymentOrderId)
     {
         await using var connection = new NpgsqlConnection(fixture.Server.Server.DatabaseConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
-            "SELECT reminder_name FROM orleans_reminder WHERE grain_id LIKE '%/' || @id ORDER BY reminder_name", connection);
+            "SELECT wake_reason, wake_at FROM orleans_grain_state WHERE grain_type = 'paymentOrder' AND grain_id_ext = @id", connection);
         command.Parameters.AddWithValue("id", paymentOrderId);
-        var names = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            names.Add(reader.GetString(0));
-        }
+        Assert.True(await reader.ReadAsync(), $"{paymentOrderId} has a row");
+        return (reader.IsDBNull(0) ? null : reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetFieldValue<DateTimeOffset>(1));
+    }
 
-        return names;
+    private async Task<long> RemindersOfAsync(string paymentOrderId)
+    {
+        await using var connection = new NpgsqlConnection(fixture.Server.Server.DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM orleans_reminder WHERE grain_id LIKE '%/' || @id", connection);
+        command.Parameters.AddWithValue("id", paymentOrderId);
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     [Fact]

@@ -42,17 +42,16 @@ public sealed class OrderFulfillmentTests
         var fulfillment = OrderFixtures.Rules(time).Fulfillment;
 
         Assert.Equal(OrderFixtures.Start.AddSeconds(1).AddDays(14), fulfillment.AutomaticallyAt(state));
-        Assert.Equal(TimeSpan.FromDays(14) + TimeSpan.FromSeconds(1), fulfillment.ReminderDueIn(state));
-        Assert.Equal(AutoFulfillmentStep.Wait, fulfillment.OnReminder(state));
+        Assert.False(fulfillment.IsDue(state));
 
-        time.Advance(TimeSpan.FromDays(14) + TimeSpan.FromSeconds(1));
-        Assert.Equal(AutoFulfillmentStep.FulfillNow, fulfillment.OnReminder(state));
-        time.Advance(TimeSpan.FromDays(1));
-        Assert.Equal(TimeSpan.Zero, fulfillment.ReminderDueIn(state));
+        time.Advance(TimeSpan.FromDays(14));
+        Assert.False(fulfillment.IsDue(state));
+        time.Advance(TimeSpan.FromSeconds(1));
+        Assert.True(fulfillment.IsDue(state));
     }
 
     [Fact]
-    public void A_parked_order_waits_and_a_fulfilled_or_unpaid_one_stops_its_reminder()
+    public void A_parked_order_waits_and_a_fulfilled_or_unpaid_one_is_never_due()
     {
         var time = OrderFixtures.Clock();
         time.Advance(TimeSpan.FromDays(30));
@@ -62,9 +61,9 @@ public sealed class OrderFulfillmentTests
         var fulfilled = OrderFixtures.Paid();
         fulfilled.FulfilledAt = OrderFixtures.Start;
 
-        Assert.Equal(AutoFulfillmentStep.Wait, fulfillment.OnReminder(parked));
-        Assert.Equal(AutoFulfillmentStep.Stop, fulfillment.OnReminder(fulfilled));
-        Assert.Equal(AutoFulfillmentStep.Stop, fulfillment.OnReminder(OrderFixtures.NewTokenOrder()));
+        Assert.False(fulfillment.IsDue(parked));
+        Assert.False(fulfillment.IsDue(fulfilled));
+        Assert.False(fulfillment.IsDue(OrderFixtures.NewTokenOrder()));
         Assert.False(OrderFulfillment.AwaitsAutoFulfillment(fulfilled));
         Assert.True(OrderFulfillment.AwaitsAutoFulfillment(parked));
     }

@@ -1,6 +1,7 @@
 using Payments.Core.PaymentOrders;
 using Payments.Grains.DeadLetters;
 using Payments.Grains.PaymentOrders;
+using Payments.Grains.Storage;
 using Payments.Psp;
 
 namespace Payments.Tests.Unit.PaymentOrders;
@@ -58,14 +59,16 @@ public sealed class PspNoticesTests
         state.HostedSessionId = "cs_1";
         state.HostedPageClosed = true;
         var notice = Notice(PspNoticeKind.PaymentSucceeded, paymentIntentId: "pi_late");
+        var rules = OrderFixtures.Rules(time);
 
-        Assert.True(PspNotices.ReopensFinishedOrder(state, notice));
-        var result = OrderFixtures.Rules(time).Notices.Apply(state, notice);
+        Assert.Null(rules.WakeUps.For(state));
+        var result = rules.Notices.Apply(state, notice);
 
         Assert.Equal(NoticeFinding.LatePaymentRecorded, result.Finding);
         Assert.True(result.Applied);
         Assert.Equal("pi_late", state.LatePayment!.PaymentIntentId);
-        Assert.False(PspNotices.ReopensFinishedOrder(state, notice));
+        // The write that records it stores a drive wake-up: after a crash the late payment is still refunded and booked.
+        Assert.Equal(new DurableWakeUp(OrderFixtures.Start + new PaymentOrderOptions().ReminderPeriod, DurableWakeUp.Drive), rules.WakeUps.For(state));
     }
 
     [Fact]
@@ -78,15 +81,17 @@ public sealed class PspNoticesTests
         refund.LedgerUpdated = true;
         state.Refunds.Add(refund);
 
-        Assert.True(PspNotices.ReopensFinishedOrder(state, Notice(PspNoticeKind.RefundFailed, refundId: "re_1")));
-        Assert.False(PspNotices.ReopensFinishedOrder(state, Notice(PspNoticeKind.RefundSucceeded, refundId: "re_1")));
-        Assert.False(PspNotices.ReopensFinishedOrder(state, Notice(PspNoticeKind.RefundFailed, refundId: "re_other")));
+        var rules = OrderFixtures.Rules(OrderFixtures.Clock());
 
-        var result = OrderFixtures.Rules(OrderFixtures.Clock()).Notices.Apply(state, Notice(PspNoticeKind.RefundFailed, refundId: "re_1", failureCode: "lost_card"));
+        Assert.Equal(DurableWakeUp.AutoFulfill, rules.WakeUps.For(state)?.Reason);
+        Assert.False(rules.Notices.Apply(state, Notice(PspNoticeKind.RefundFailed, refundId: "re_other")).Applied);
+        Assert.Equal(DurableWakeUp.AutoFulfill, rules.WakeUps.For(state)?.Reason);
+        var result = rules.Notices.Apply(state, Notice(PspNoticeKind.RefundFailed, refundId: "re_1", failureCode: "lost_card"));
 
         Assert.Equal(NoticeFinding.RefundFailedAfterSuccess, result.Finding);
         Assert.True(refund.FailedAfterSuccess);
         Assert.True(state.OwesWork());
+        Assert.Equal(DurableWakeUp.Drive, rules.WakeUps.For(state)?.Reason);
     }
 
     [Fact]
