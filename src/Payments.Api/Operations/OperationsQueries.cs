@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Options;
 using Npgsql;
+using Orleans.Configuration;
 
 namespace Payments.Api.Operations;
 
@@ -6,7 +8,7 @@ namespace Payments.Api.Operations;
 public sealed record DeadLetterRow(string SubjectKind, string SubjectId, string MerchantId, string Stage, int Attempts, string LastError, DateTime ParkedAt, int ReplayCount);
 
 /// <summary>Read-side SQL for operators: dead letters, and the payment orders that still have work owed.</summary>
-public sealed class OperationsQueries(NpgsqlDataSource database)
+public sealed class OperationsQueries(NpgsqlDataSource database, IOptions<ClusterOptions> cluster)
 {
     public const int PageMax = 1000;
 
@@ -46,15 +48,16 @@ public sealed class OperationsQueries(NpgsqlDataSource database)
         while (true)
         {
             await using var command = database.CreateCommand($"""
-                SELECT grain_id_ext COLLATE "C"
+                SELECT wake_key COLLATE "C"
                 FROM orleans_grain_state
-                WHERE grain_type = '{PaymentOrderStateName}' AND wake_reason = 'drive' AND wake_at IS NOT NULL AND grain_id_ext IS NOT NULL
-                  AND ($1::text IS NULL OR grain_id_ext COLLATE "C" > $1::text COLLATE "C")
+                WHERE service_id = $3 AND grain_type = '{PaymentOrderStateName}' AND wake_reason = 'drive' AND wake_at IS NOT NULL
+                  AND ($1::text IS NULL OR wake_key COLLATE "C" > $1::text COLLATE "C")
                 ORDER BY 1
                 LIMIT $2
                 """);
             command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderIds.Count == 0 ? DBNull.Value : paymentOrderIds[^1], NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter { Value = pageSize });
+            command.Parameters.Add(new NpgsqlParameter { Value = cluster.Value.ServiceId });
             var read = 0;
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
             while (await reader.ReadAsync(cancellationToken))
@@ -72,7 +75,7 @@ public sealed class OperationsQueries(NpgsqlDataSource database)
 
     /// <summary>
     /// One page of every payment order we hold, in a stable order (keyset on the id); <paramref name="after"/> is the last id of
-    /// the page before. From the orders' stored grain state, so final orders (which hold no reminder) are in it too.
+    /// the page before. From the orders' stored grain state, so final orders (which hold no drive wake-up) are in it too.
     /// </summary>
     public async Task<IReadOnlyList<string>> PaymentOrderIdsPageAsync(string? after, int pageSize, CancellationToken cancellationToken)
     {
@@ -113,10 +116,11 @@ public sealed class OperationsQueries(NpgsqlDataSource database)
     public async Task<HashSet<string>> WithWorkOwedAsync(IReadOnlyCollection<string> paymentOrderIds, CancellationToken cancellationToken)
     {
         await using var command = database.CreateCommand($"""
-            SELECT grain_id_ext FROM orleans_grain_state
-            WHERE grain_type = '{PaymentOrderStateName}' AND wake_reason = 'drive' AND wake_at IS NOT NULL AND grain_id_ext = ANY ($1)
+            SELECT wake_key FROM orleans_grain_state
+            WHERE service_id = $2 AND grain_type = '{PaymentOrderStateName}' AND wake_reason = 'drive' AND wake_at IS NOT NULL AND wake_key = ANY ($1)
             """);
         command.Parameters.Add(new NpgsqlParameter { Value = paymentOrderIds.ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { Value = cluster.Value.ServiceId });
         return (await ReadStringsAsync(command, cancellationToken)).ToHashSet(StringComparer.Ordinal);
     }
 

@@ -13,7 +13,7 @@ public sealed record PspChargeFindings(int OrdersChecked, int InFlight, IReadOnl
 /// Compares the PSP's payment intents (by our <c>metadata[payment_order_id]</c>) with our orders and the ledger's pay-ins.
 /// Reads our side first and the PSP after it: an order booked before the PSP was read had its intent succeed before that too,
 /// so "booked, no succeeded intent" is never a race; a succeeded intent without a booking is read again from the order,
-/// which may have finished meanwhile. Orders not final yet, or still holding work owed (their reminder), are in flight, not broken.
+/// which may have finished meanwhile. Orders not final yet, or still holding work owed (a drive wake-up), are in flight, not broken.
 /// </summary>
 public sealed class PspChargeInvariants(OperationsQueries queries, IGrainFactory grains, IPspPaymentIntents psp, int pageSize)
 {
@@ -119,7 +119,7 @@ public sealed class PspChargeInvariants(OperationsQueries queries, IGrainFactory
         }
 
         // A charge without our booking: read the order now (after the PSP), since it may have finished while we read.
-        // Work owed is read before the bookings: an order that books and drops its reminder in between is then seen booked.
+        // Work owed is read before the bookings: an order that books and drops its drive wake-up in between is then seen booked.
         var inFlight = 0;
         var owing = await queries.WithWorkOwedAsync(unbooked, cancellationToken);
         var booked = await queries.BookedPayinsAsync(unbooked, cancellationToken);

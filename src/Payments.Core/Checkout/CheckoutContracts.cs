@@ -77,7 +77,7 @@ public interface ICheckoutGrain : IGrainWithStringKey
     Task OrderFinishedAsync(string paymentOrderId);
 
     /// <summary>
-    /// Asked by an order not yet started whose reminder woke it: may it be charged? Interleaves (the checkout may be
+    /// Asked by an order not yet started that the sweep woke: may it be charged? Interleaves (the checkout may be
     /// creating its orders right now, which makes the answer <see cref="OrderGoAhead.Wait"/>), and releases the checkout's
     /// orders when the creation broke off part-way.
     /// </summary>

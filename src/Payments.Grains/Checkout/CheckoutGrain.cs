@@ -11,7 +11,7 @@ namespace Payments.Grains.Checkout;
 
 /// <summary>
 /// One payment event: a buyer paying several sellers, one payment order each. The checkout is written
-/// before its orders exist, so a crash leaves a checkout whose orders a retry (or their reminders) finish.
+/// before its orders exist, so a crash leaves a checkout whose orders a retry (or the sweep of their wake-ups) finish.
 /// </summary>
 [CollectionAgeLimit(Minutes = GrainCollection.OnePerRequestIdleMinutes)]
 internal sealed class CheckoutGrain(

@@ -31,7 +31,7 @@ internal sealed partial class PaymentOrderGrain
 
         if (await effects.CompleteAsync() is { } exception)
         {
-            // What failed stays owed: the timer (or, after a crash, the reminder) applies it again, with backoff,
+            // What failed stays owed: the timer (or, after a crash, the sweep) applies it again, with backoff,
             // until the budget is spent and the order is parked for an operator.
             if (Rules.Outbox.AfterFailedRound(State, exception) is { } retry)
             {
@@ -131,6 +131,6 @@ internal sealed partial class PaymentOrderGrain
         }
     }
 
-    /// <summary>The drive reminder stays while notices are owed; the timer tries sooner, backing off like the PSP's retries.</summary>
+    /// <summary>The drive wake-up stays stored while notices are owed; the timer tries sooner, backing off like the PSP's retries.</summary>
     private void NoticeFailed() => Arm(WakeUp.Retry(Rules.Budget.DelayAfter(++_noticeFailures)));
 }

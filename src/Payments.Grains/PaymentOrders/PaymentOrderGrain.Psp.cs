@@ -108,7 +108,7 @@ internal sealed partial class PaymentOrderGrain
 
         if (step.WakeUp is { } notYet)
         {
-            // Not kept alive for it: if the order is deactivated meanwhile, its reminder brings it back.
+            // Not kept alive for it: if the order is deactivated meanwhile, the sweep of its stored wake-up brings it back.
             Arm(notYet);
             return;
         }

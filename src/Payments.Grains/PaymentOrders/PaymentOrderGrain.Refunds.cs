@@ -30,7 +30,7 @@ internal sealed partial class PaymentOrderGrain
     {
         foreach (var refund in State.Refunds.Where(refund => refund.Status == RefundStatus.Pending).ToArray())
         {
-            // Only when due: the order also wakes for webhooks, other refunds and its reminder, and each of those
+            // Only when due: the order also wakes for webhooks, other refunds and the sweep, and each of those
             // must not spend an attempt of this refund's budget.
             if (WakeUp.UntilDue(refund.NextRetryAt, time.GetUtcNow(), refund.PspAnswered) is { } wait)
             {

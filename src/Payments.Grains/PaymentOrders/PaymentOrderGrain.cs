@@ -13,7 +13,7 @@ namespace Payments.Grains.PaymentOrders;
 
 /// <summary>
 /// One charge: the idempotency and state-machine boundary. A shell over the plain classes of <see cref="PaymentOrderRules"/>,
-/// which decide; the grain activates, stores, calls the PSP, wallet and ledger, and keeps the timer and reminders. Every
+/// which decide; the grain activates, stores, calls the PSP, wallet and ledger, and keeps the timer. Every
 /// transition is written before its side effect, the PSP is called with Idempotency-Key = payment_order_id, and after
 /// SUCCESS the wallet and ledger effects are carried out until their flags are set (an outbox in grain state). Every write
 /// stores the order's wake-up with it (<see cref="PaymentOrderWakeUps"/>): the sweep wakes an order that owes work after a
@@ -135,6 +135,12 @@ internal sealed partial class PaymentOrderGrain(
         if (EarlierReminderNames.Contains(reminderName))
         {
             await WakeAsync();
+            // Some wakes end without a write (a checkout that says wait, a parked order): the row, perhaps written by that
+            // earlier build without a wake-up, gets one before the reminder goes.
+            if (State.Exists && Rules.WakeUps.IsStale(State))
+            {
+                await PersistAsync();
+            }
         }
 
         if (await this.GetReminder(reminderName) is { } reminder)
@@ -179,7 +185,7 @@ internal sealed partial class PaymentOrderGrain(
         {
             if (WakeUp.UntilDue(State.NextRetryAt, time.GetUtcNow(), pspAnswered: false) is { } wait)
             {
-                // Woken (by the reminder, a webhook, or a timer a hair early) while a retry was pending: wait out the rest.
+                // Woken (by the sweep, a webhook, or a timer a hair early) while a retry was pending: wait out the rest.
                 Arm(wait);
             }
             else
@@ -244,10 +250,12 @@ internal sealed partial class PaymentOrderGrain(
     private async Task PersistAsync()
     {
         PaymentOrderEvents.Render(PaymentOrderId, State);
+        var stored = PaymentOrderWakeUps.Stored(State);
         Rules.WakeUps.BeforeWrite(State);
         await order.WriteOrUndoAsync(this, () =>
         {
             Timer.Cancel();
+            PaymentOrderWakeUps.Restore(State, stored);
         });
         _noticeUnsaved = false;
         await WriteOwedEventsAsync();

@@ -30,7 +30,10 @@ public sealed class PaymentOrderOptions
     [Range(1, 1000)]
     public int RefundsMax { get; set; } = 100;
 
-    /// <summary>How often the durable reminder re-activates an unfinished order (after a crash, say).</summary>
+    /// <summary>
+    /// How soon and how often the sweep of stored wake-ups re-activates an unfinished order (after a crash, say): an order is
+    /// due this long after the write that first owed work, and the sweep runs this often.
+    /// </summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
     public sealed class RetryOptions

@@ -26,7 +26,7 @@ public interface IPaymentOrderSweepGrain : IGrainWithIntegerKey
 /// reminder service's memory until it was fulfilled. The shards split the orders by their id hash, and being reminders
 /// they spread over the silos and move to a live one when theirs dies.
 /// </summary>
-internal sealed class PaymentOrderSweepGrain(WakeUpSweep sweep, IOptions<PaymentOrderOptions> options, TimeProvider time, ILogger<PaymentOrderSweepGrain> logger)
+internal sealed class PaymentOrderSweepGrain(WakeUpSweep sweep, IReminderTable reminders, IOptions<PaymentOrderOptions> options, TimeProvider time, ILogger<PaymentOrderSweepGrain> logger)
     : Grain, IPaymentOrderSweepGrain, IRemindable
 {
     public const int Shards = 4;
@@ -36,14 +36,36 @@ internal sealed class PaymentOrderSweepGrain(WakeUpSweep sweep, IOptions<Payment
     /// <summary>Orders woken at once: enough to overlap their round trips, few enough not to crowd out the traffic.</summary>
     private const int WakeUpsInFlight = 16;
 
-    /// <summary>How long one sweep keeps waking: well inside a call's timeout. A larger backlog is taken up by the next ticks.</summary>
-    private static readonly TimeSpan SweepBudget = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// How long one sweep keeps waking orders of one reason: both well inside a call's timeout. A larger backlog is taken
+    /// up by the next ticks, from where this one stopped.
+    /// </summary>
+    private static readonly TimeSpan ReasonBudget = TimeSpan.FromSeconds(5);
 
-    private static readonly string[] Reasons = [DurableWakeUp.Drive, DurableWakeUp.AutoFulfill];
+    /// <summary>
+    /// Auto-fulfillments first: each is due once, and an order owing work may stay due tick after tick (parked, or waiting
+    /// for its buyer), so a long list of those must not keep a paid order from being fulfilled.
+    /// </summary>
+    private static readonly string[] Reasons = [DurableWakeUp.AutoFulfill, DurableWakeUp.Drive];
+
+    /// <summary>
+    /// Per reason, the last order a sweep that ran out of time reached: the next sweep goes on from there rather than from
+    /// the oldest again, so every due order is reached, however many stay due. In memory: a new activation starts over.
+    /// </summary>
+    private readonly Dictionary<string, DueWakeUp> _resumeAfter = new(StringComparer.Ordinal);
 
     private int Shard => (int)this.GetPrimaryKeyLong();
 
-    public Task EnsureScheduledAsync() => this.RegisterOrUpdateReminder(ReminderName, options.Value.ReminderPeriod, options.Value.ReminderPeriod);
+    /// <summary>Registered only when missing or of another period: registering anew postpones the next tick, and silos start often.</summary>
+    public async Task EnsureScheduledAsync()
+    {
+        var period = options.Value.ReminderPeriod;
+        // Read from the table: the reminder's handle does not tell its period.
+        if (await reminders.ReadRow(this.GetGrainId(), ReminderName) is not { } reminder || reminder.Period != period)
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, period, period);
+        }
+    }
 
     public Task ReceiveReminder(string reminderName, TickStatus status) => SweepAsync();
 
@@ -54,23 +76,7 @@ internal sealed class PaymentOrderSweepGrain(WakeUpSweep sweep, IOptions<Payment
         var woken = 0;
         foreach (var reason in Reasons)
         {
-            DueWakeUp? after = null;
-            while (started.Elapsed < SweepBudget)
-            {
-                var page = await sweep.DuePageAsync(PaymentOrderGrain.StateName, reason, dueBy, Shard, Shards, after, PageSize);
-                // A few at a time, each started from this activation (grain calls must be: no thread-pool loop here).
-                foreach (var batch in page.Chunk(WakeUpsInFlight))
-                {
-                    await Task.WhenAll(batch.Select(due => WakeAsync(due.GrainKey)));
-                }
-                woken += page.Count;
-                if (page.Count < PageSize)
-                {
-                    break;
-                }
-
-                after = page[^1];
-            }
+            woken += await SweepReasonAsync(reason, dueBy);
         }
 
         if (woken > 0)
@@ -79,6 +85,35 @@ internal sealed class PaymentOrderSweepGrain(WakeUpSweep sweep, IOptions<Payment
         }
 
         return woken;
+    }
+
+    private async Task<int> SweepReasonAsync(string reason, DateTimeOffset dueBy)
+    {
+        var started = Stopwatch.StartNew();
+        var woken = 0;
+        DueWakeUp? after = _resumeAfter.Remove(reason, out var resume) ? resume : null;
+        while (true)
+        {
+            var page = await sweep.DuePageAsync(PaymentOrderGrain.StateName, reason, dueBy, Shard, Shards, after, PageSize);
+            // A few at a time, each started from this activation (grain calls must be: no thread-pool loop here).
+            foreach (var batch in page.Chunk(WakeUpsInFlight))
+            {
+                await Task.WhenAll(batch.Select(due => WakeAsync(due.GrainKey)));
+                woken += batch.Length;
+                after = batch[^1];
+                if (started.Elapsed >= ReasonBudget)
+                {
+                    _resumeAfter[reason] = batch[^1];
+                    return woken;
+                }
+            }
+
+            if (page.Count < PageSize)
+            {
+                // The end of the list: the next sweep starts from the oldest again.
+                return woken;
+            }
+        }
     }
 
     /// <summary>One order. A failure is its own: it stays due, and the next sweep wakes it again.</summary>

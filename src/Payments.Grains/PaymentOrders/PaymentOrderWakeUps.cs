@@ -39,4 +39,7 @@ internal sealed class PaymentOrderWakeUps(PaymentOrderOptions options, OrderFulf
     public bool IsStale(PaymentOrderState state) => For(state) != Stored(state);
 
     public static DurableWakeUp? Stored(PaymentOrderState state) => ((IHasDurableWakeUp)state).WakeUp;
+
+    /// <summary>After a failed write: the row still holds what it held before.</summary>
+    public static void Restore(PaymentOrderState state, DurableWakeUp? stored) => ((IHasDurableWakeUp)state).WakeUp = stored;
 }

@@ -45,7 +45,7 @@ internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatem
 /// the row must not exist yet); the functions of sql/0001 and sql/0011 answer the new version, or null when the version
 /// check failed. Clearing drops the wake-up with the payload.
 /// </summary>
-internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear, DurableWakeUp? wakeUp) : QueuedStatement
+internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear, DurableWakeUp? wakeUp, string wakeKey) : QueuedStatement
 {
     /// <summary>The version the row has now, or null when the write lost the version check.</summary>
     public int? NewVersion { get; private set; }
@@ -54,7 +54,7 @@ internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expected
     {
         var command = new NpgsqlBatchCommand(clear
             ? "SELECT orleans_grain_state_clear($3, $6, $2, $1, $4, $5, $7, $8)"
-            : "SELECT orleans_grain_state_write($3, $6, $2, $1, $4, $5, $7, $8, $9, $10, $11)");
+            : "SELECT orleans_grain_state_write($3, $6, $2, $1, $4, $5, $7, $8, $9, $10, $11, $12)");
         GrainStateParameters.AddIdentity(command, identity);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)expectedVersion ?? DBNull.Value });
         if (!clear)
@@ -62,6 +62,7 @@ internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expected
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)payload ?? DBNull.Value });
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = wakeUp is { } at ? at.At : DBNull.Value });
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)wakeUp?.Reason ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = wakeUp is null ? DBNull.Value : wakeKey });
         }
 
         return [command];

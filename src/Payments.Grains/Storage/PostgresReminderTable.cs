@@ -10,7 +10,7 @@ namespace Payments.Grains.Storage;
 /// <summary>
 /// Orleans' reminder table in <c>orleans_reminder</c> (sql/0001), with the rows the ADO.NET provider writes. A grain's
 /// own calls (register, unregister, look up one) go through the grain state queues, so they share round trips and
-/// commits with the grain writes around them: every order registers one and removes it when it is done. The reminder
+/// commits with the grain writes around them (a payout registers one and removes it when it is done). The reminder
 /// service's scans of a ring range are rare and go straight to the database.
 /// </summary>
 internal sealed class PostgresReminderTable(GrainStateQueues queues, NpgsqlDataSource database, IOptions<ClusterOptions> cluster) : IReminderTable

@@ -14,14 +14,15 @@ internal readonly record struct DueWakeUp(string GrainKey, DateTimeOffset At);
 /// </summary>
 internal sealed class WakeUpSweep(NpgsqlDataSource database, IOptions<ClusterOptions> cluster)
 {
-    // Keyset on (wake_at, key): a grain woken in this sweep whose wake-up stays where it was is passed, not met again.
+    // Keyset on (wake_at, key), the order of the index (sql/0011), which holds the shard's hash too: a grain woken in
+    // this sweep whose wake-up stays where it was is passed, not met again. The key is the grain's own (wake_key), also
+    // for ids Orleans stores as numbers. A cleared row has no wake-up.
     private const string DuePage = """
-        SELECT grain_id_ext, wake_at FROM orleans_grain_state
+        SELECT wake_key, wake_at FROM orleans_grain_state
         WHERE service_id = $1 AND grain_type = $2 AND wake_reason = $3 AND wake_at IS NOT NULL AND wake_at <= $4
           AND (grain_id_hash & 2147483647) % $5 = $6
-          AND grain_id_ext IS NOT NULL AND payload IS NOT NULL
-          AND ($7::timestamptz IS NULL OR (wake_at, grain_id_ext COLLATE "C") > ($7::timestamptz, $8::text COLLATE "C"))
-        ORDER BY wake_at, grain_id_ext COLLATE "C"
+          AND ($7::timestamptz IS NULL OR (wake_at, wake_key COLLATE "C") > ($7::timestamptz, $8::text COLLATE "C"))
+        ORDER BY wake_at, wake_key COLLATE "C"
         LIMIT $9
         """;
 

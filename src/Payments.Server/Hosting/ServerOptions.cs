@@ -41,6 +41,6 @@ public sealed class ServerOptions
     /// </summary>
     public TimeSpan DashboardCounterInterval { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The Orleans reminder service's minimum period; payment orders' reminders are never shorter.</summary>
+    /// <summary>The Orleans reminder service's minimum period; the payment order sweep and payouts' reminders are never shorter.</summary>
     public TimeSpan ReminderPeriodMin { get; set; } = TimeSpan.FromMinutes(1);
 }
