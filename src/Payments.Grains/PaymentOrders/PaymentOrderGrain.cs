@@ -135,12 +135,9 @@ internal sealed partial class PaymentOrderGrain(
         if (EarlierReminderNames.Contains(reminderName))
         {
             await WakeAsync();
-            // Some wakes end without a write (a checkout that says wait, a parked order): the row, perhaps written by that
-            // earlier build without a wake-up, gets one before the reminder goes.
-            if (State.Exists && Rules.WakeUps.IsStale(State))
-            {
-                await PersistAsync();
-            }
+            // Some wakes end before the drive does this (a checkout that says wait, a parked order): the row, perhaps written
+            // by that earlier build without a wake-up, gets one before the reminder goes.
+            await StoreWakeUpIfStaleAsync();
         }
 
         if (await this.GetReminder(reminderName) is { } reminder)
@@ -229,10 +226,17 @@ internal sealed partial class PaymentOrderGrain(
             Timer.Cancel();
         }
 
-        if (Rules.WakeUps.IsStale(State))
+        await StoreWakeUpIfStaleAsync();
+    }
+
+    /// <summary>
+    /// Usually the last write already stored what is owed now; if notices went out after it, this one drops the drive wake-up
+    /// (a paid order's becomes its auto-fulfillment), and a row without the wake-up its state wants gets it.
+    /// </summary>
+    private async Task StoreWakeUpIfStaleAsync()
+    {
+        if (State.Exists && Rules.WakeUps.IsStale(State))
         {
-            // Usually the last write already stored what is owed now; if notices went out after it, this one drops the drive
-            // wake-up (a paid order's becomes its auto-fulfillment).
             await PersistAsync();
         }
     }

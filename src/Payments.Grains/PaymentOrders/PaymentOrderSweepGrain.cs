@@ -100,7 +100,6 @@ internal sealed class PaymentOrderSweepGrain(WakeUpSweep sweep, IReminderTable r
             {
                 await Task.WhenAll(batch.Select(due => WakeAsync(due.GrainKey)));
                 woken += batch.Length;
-                after = batch[^1];
                 if (started.Elapsed >= ReasonBudget)
                 {
                     _resumeAfter[reason] = batch[^1];
@@ -113,6 +112,8 @@ internal sealed class PaymentOrderSweepGrain(WakeUpSweep sweep, IReminderTable r
                 // The end of the list: the next sweep starts from the oldest again.
                 return woken;
             }
+
+            after = page[^1];
         }
     }
 

@@ -21,6 +21,12 @@ internal sealed record DurableWakeUp(DateTimeOffset At, string Reason)
 }
 
 /// <summary>
+/// A wake-up as its row stores it: with the grain's own key, which the sweep calls the grain by (a key Orleans reads as a
+/// number or a Guid has no key extension in the row to call it by).
+/// </summary>
+internal readonly record struct StoredWakeUp(DurableWakeUp WakeUp, string GrainKey);
+
+/// <summary>
 /// A grain state with a wake-up beside it. Not part of the payload: the storage sets it from the row's columns on a read
 /// and writes it into them with every write, so it always says what the row holds once a write has succeeded.
 /// </summary>

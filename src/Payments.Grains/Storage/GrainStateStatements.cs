@@ -45,7 +45,7 @@ internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatem
 /// the row must not exist yet); the functions of sql/0001 and sql/0011 answer the new version, or null when the version
 /// check failed. Clearing drops the wake-up with the payload.
 /// </summary>
-internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear, DurableWakeUp? wakeUp, string wakeKey) : QueuedStatement
+internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear, StoredWakeUp? wakeUp) : QueuedStatement
 {
     /// <summary>The version the row has now, or null when the write lost the version check.</summary>
     public int? NewVersion { get; private set; }
@@ -60,9 +60,9 @@ internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expected
         if (!clear)
         {
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Bytea, Value = (object?)payload ?? DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = wakeUp is { } at ? at.At : DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)wakeUp?.Reason ?? DBNull.Value });
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = wakeUp is null ? DBNull.Value : wakeKey });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.TimestampTz, Value = wakeUp is { } at ? at.WakeUp.At : DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)wakeUp?.WakeUp.Reason ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)wakeUp?.GrainKey ?? DBNull.Value });
         }
 
         return [command];

@@ -51,8 +51,8 @@ internal sealed partial class PostgresGrainStorage(
     {
         var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
         var payload = serializer.Serialize(grainState.State);
-        var wakeUp = (grainState.State as IHasDurableWakeUp)?.WakeUp;
-        var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false, wakeUp, grainId.Key.ToString());
+        var wakeUp = (grainState.State as IHasDurableWakeUp)?.WakeUp is { } due ? new StoredWakeUp(due, grainId.Key.ToString()) : (StoredWakeUp?)null;
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false, wakeUp);
         grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
     }
@@ -71,16 +71,16 @@ internal sealed partial class PostgresGrainStorage(
 
         var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
         // The row stays with its payload dropped, so a stale activation's first write still conflicts.
-        var newVersion = await WriteAsync(identity, grainState.ETag, payload: null, clear: true, wakeUp: null, grainId.Key.ToString());
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload: null, clear: true, wakeUp: null);
         grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = false;
         grainState.State = NewState<T>();
     }
 
-    private async Task<int> WriteAsync(GrainStateIdentity identity, string? etag, byte[]? payload, bool clear, DurableWakeUp? wakeUp, string wakeKey)
+    private async Task<int> WriteAsync(GrainStateIdentity identity, string? etag, byte[]? payload, bool clear, StoredWakeUp? wakeUp)
     {
         int? expected = string.IsNullOrWhiteSpace(etag) ? null : int.Parse(etag, CultureInfo.InvariantCulture);
-        var write = new GrainStateWrite(identity, expected, payload, clear, wakeUp, wakeKey);
+        var write = new GrainStateWrite(identity, expected, payload, clear, wakeUp);
         try
         {
             await queues.Writes.EnqueueAsync(write);
