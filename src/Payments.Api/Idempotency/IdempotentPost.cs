@@ -54,10 +54,13 @@ public static class IdempotentPost
         string key,
         byte[] body,
         TimeSpan lockTimeout,
-        Func<Task<PostOutcome>> handle,
-        bool handleIsRepeatable = false) =>
-        ExecuteAsync(context, grains, caller, key, Fingerprint(context.Request, body), lockTimeout, handle, handleIsRepeatable);
+        Func<Task<PostOutcome>> handle) =>
+        ExecuteAsync(context, grains, caller, key, Fingerprint(context.Request, body), lockTimeout, handle);
 
+    /// <summary>
+    /// The flow for a request whose fingerprint was computed while its body streamed by (<see cref="StartFingerprint"/>):
+    /// <paramref name="handle"/> runs only when the key is new; otherwise the caller's work is left uncommitted.
+    /// </summary>
     private static readonly object RequestTokenKey = new();
 
     /// <summary>
@@ -66,15 +69,6 @@ public static class IdempotentPost
     /// </summary>
     public static string? RequestToken(HttpContext context) => context.Items[RequestTokenKey] as string;
 
-    /// <summary>
-    /// The flow for a request whose fingerprint was computed while its body streamed by (<see cref="StartFingerprint"/>):
-    /// <paramref name="handle"/> runs only when the key is new; otherwise the caller's work is left uncommitted.
-    /// </summary>
-    /// <param name="handleIsRepeatable">
-    /// <paramref name="handle"/> answers the same when run twice for this request (its business ids, not the key, keep it from
-    /// doing anything twice): the key is then written once, with the answer, and its lock held in memory only
-    /// (<see cref="BeginRequest.LockInMemory"/>).
-    /// </param>
     public static async Task<IResult> ExecuteAsync(
         HttpContext context,
         IGrainFactory grains,
@@ -82,14 +76,13 @@ public static class IdempotentPost
         string key,
         string fingerprint,
         TimeSpan lockTimeout,
-        Func<Task<PostOutcome>> handle,
-        bool handleIsRepeatable = false)
+        Func<Task<PostOutcome>> handle)
     {
         var keyGrain = grains.GetGrain<IIdempotencyKeyGrain>(IdempotencyKeys.GrainKey(caller.MerchantId ?? "operator", key));
         // The request's own token: should the gateway have to ask again (a silo died with the answer), the grain knows it.
         var requestToken = Guid.NewGuid().ToString("N");
         context.Items[RequestTokenKey] = requestToken;
-        var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout, requestToken, LockInMemory: handleIsRepeatable));
+        var begun = await keyGrain.BeginAsync(new BeginRequest(fingerprint, lockTimeout, requestToken));
         switch (begun.Outcome)
         {
             case BeginRequestOutcome.Completed:
@@ -133,7 +126,7 @@ public static class IdempotentPost
         var stored = new StoredResponse(outcome.StatusCode, contentType, JsonSerializer.SerializeToUtf8Bytes(outcome.Body, outcome.Body.GetType(), ApiJson.Options), outcome.Location);
         try
         {
-            await keyGrain.CompleteAsync(new CompleteRequest(begun.LockToken!, stored, handleIsRepeatable ? fingerprint : null));
+            await keyGrain.CompleteAsync(new CompleteRequest(begun.LockToken!, stored));
         }
         catch (Exception completing)
         {

@@ -77,10 +77,8 @@ public static class PaymentsApi
                 return ApiProblem.Validation(errors);
             }
 
-            // Repeatable: the checkout id is the request's business id, and creating a checkout again with the same request
-            // converges on the first one (its orders are charged once, by their ids), answering as it would have.
             return await IdempotentPost.ExecuteAsync(context, grains, caller, key, body!, options.Value.IdempotencyLockTimeout,
-                () => CreateCheckoutAsync(grains, caller.MerchantId, request, options.Value.SynchronousWindow), handleIsRepeatable: true);
+                () => CreateCheckoutAsync(grains, caller.MerchantId, request, options.Value.SynchronousWindow));
         }
     }
 

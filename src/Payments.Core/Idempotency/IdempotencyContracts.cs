@@ -22,17 +22,8 @@ public enum BeginRequestOutcome
 /// asking again after a silo died with the first one's answer) is the same request: it is answered Started, not InProgress.
 /// Null makes a fresh token (each begin a request of its own).
 /// </param>
-/// <param name="LockInMemory">
-/// The request's work answers the same when it runs twice (its business ids make a second run find what the first made), so
-/// its lock need not outlive the key's activation: the lock is held in memory only and the key is written once, with the
-/// answer. A lock lost with its activation lets a retry run the work again instead of waiting for the lock to time out.
-/// </param>
 [GenerateSerializer, Immutable, Alias("Payments.BeginRequest")]
-public sealed record BeginRequest(
-    [property: Id(0)] string Fingerprint,
-    [property: Id(1)] TimeSpan LockTimeout,
-    [property: Id(2)] string? RequestToken = null,
-    [property: Id(3)] bool LockInMemory = false);
+public sealed record BeginRequest([property: Id(0)] string Fingerprint, [property: Id(1)] TimeSpan LockTimeout, [property: Id(2)] string? RequestToken = null);
 
 /// <param name="LockToken">For <see cref="BeginRequestOutcome.Started"/>: proves to Complete/Abandon that the caller still holds the lock.</param>
 [GenerateSerializer, Alias("Payments.BeginRequestResult")]
@@ -42,12 +33,8 @@ public sealed record BeginRequestResult(
     [property: Id(2)] TimeSpan? RetryAfter,
     [property: Id(3)] string? LockToken = null);
 
-/// <param name="Fingerprint">
-/// The request's, for a lock held in memory only (<see cref="BeginRequest.LockInMemory"/>): should that lock have been lost
-/// with its activation, and nobody else have taken the key since, the answer is still stored under it.
-/// </param>
 [GenerateSerializer, Alias("Payments.CompleteRequest")]
-public sealed record CompleteRequest([property: Id(0)] string LockToken, [property: Id(1)] StoredResponse Response, [property: Id(2)] string? Fingerprint = null);
+public sealed record CompleteRequest([property: Id(0)] string LockToken, [property: Id(1)] StoredResponse Response);
 
 [Alias("Payments.IIdempotencyKeyGrain")]
 public interface IIdempotencyKeyGrain : IGrainWithStringKey

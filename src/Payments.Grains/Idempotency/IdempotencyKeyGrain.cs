@@ -25,12 +25,6 @@ internal sealed class IdempotencyKeyGrain(
     /// </summary>
     private readonly HashSet<string> _abandoned = new(StringComparer.Ordinal);
 
-    /// <summary>
-    /// While the lock is held in memory only (<see cref="BeginRequest.LockInMemory"/>): the record as storage has it, which
-    /// memory goes back to if the request gives the key up. Null when memory and storage agree.
-    /// </summary>
-    private StoredRecord? _storedUnderUnstoredLock;
-
     public Task<BeginRequestResult> BeginAsync(BeginRequest command) => AgainAfterConflictAsync(() => BeginOnceAsync(command));
 
     public Task CompleteAsync(CompleteRequest command) => AgainAfterConflictAsync(async () =>
@@ -113,46 +107,27 @@ internal sealed class IdempotencyKeyGrain(
             }
         }
 
-        var previous = StoredRecord.Of(state);
+        var previous = (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken, state.CompletedAt);
         state.Fingerprint = command.Fingerprint;
         state.Completed = false;
         state.LockedAt = now;
         state.LockToken = command.RequestToken ?? Guid.NewGuid().ToString("N");
         state.CompletedAt = null;
-        if (command.LockInMemory)
-        {
-            // Taken over from another lock held in memory only: storage still has what it had before that one.
-            _storedUnderUnstoredLock ??= previous;
-        }
-        else
-        {
-            // Not stored, so not locked: memory must not turn the client's retry away.
-            await key.WriteOrUndoAsync(this, () => previous.Restore(state));
-            _storedUnderUnstoredLock = null;
-        }
+        // Not stored, so not locked: memory must not turn the client's retry away.
+        await key.WriteOrUndoAsync(this, () => (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken, state.CompletedAt) = previous);
 
         return new BeginRequestResult(BeginRequestOutcome.Started, null, null, state.LockToken);
     }
 
     private async Task CompleteOnceAsync(CompleteRequest command)
     {
-        var state = key.State;
-        if (state.Fingerprint is null && command.Fingerprint is { } fingerprint)
-        {
-            // A lock held in memory only, lost with its activation (a silo died; or this write met the version of a row the
-            // expiry sweep has since deleted, and the key was read afresh): nobody has taken the key since, so it is still
-            // this request's.
-            state.Fingerprint = fingerprint;
-            state.LockedAt = time.GetUtcNow();
-            state.LockToken = command.LockToken;
-        }
-
-        if (state.Completed || state.LockToken != command.LockToken)
+        if (key.State.Completed || key.State.LockToken != command.LockToken)
         {
             // Another run of the same request took the lock over (this one was presumed dead) or answered first.
             return;
         }
 
+        var state = key.State;
         var previous = (state.Completed, state.StatusCode, state.ContentType, state.Body, state.Location, state.CompletedAt);
         state.Completed = true;
         state.StatusCode = command.Response.StatusCode;
@@ -162,7 +137,6 @@ internal sealed class IdempotencyKeyGrain(
         state.CompletedAt = time.GetUtcNow();
         // Not stored, so not completed: memory must not replay an answer that storage does not have.
         await key.WriteOrUndoAsync(this, () => (state.Completed, state.StatusCode, state.ContentType, state.Body, state.Location, state.CompletedAt) = previous);
-        _storedUnderUnstoredLock = null;
     }
 
     private async Task AbandonOnceAsync(string lockToken)
@@ -174,25 +148,8 @@ internal sealed class IdempotencyKeyGrain(
                 _abandoned.Add(lockToken);
             }
 
-            if (_storedUnderUnstoredLock is { } stored)
-            {
-                // The lock was never stored: memory goes back to what storage has, with nothing to write.
-                stored.Restore(key.State);
-                _storedUnderUnstoredLock = null;
-                return;
-            }
-
             await key.ClearStateAsync();
             key.State = new IdempotencyKeyState();
         }
-    }
-
-    /// <summary>The part of the record a begin changes, to put back when the lock it took is not (or no longer) to be had.</summary>
-    private sealed record StoredRecord(string? Fingerprint, bool Completed, DateTimeOffset LockedAt, string? LockToken, DateTimeOffset? CompletedAt)
-    {
-        public static StoredRecord Of(IdempotencyKeyState state) => new(state.Fingerprint, state.Completed, state.LockedAt, state.LockToken, state.CompletedAt);
-
-        public void Restore(IdempotencyKeyState state) =>
-            (state.Fingerprint, state.Completed, state.LockedAt, state.LockToken, state.CompletedAt) = (Fingerprint, Completed, LockedAt, LockToken, CompletedAt);
     }
 }

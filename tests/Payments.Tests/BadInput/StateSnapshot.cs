@@ -39,19 +39,6 @@ public static class StateSnapshot
             }
         }
 
-        // Idempotency-Keys by how they were written: with their answer (completed), and in one write (a payment's, whose lock
-        // is held in memory) or in two (locked, then completed).
-        await using (var keys = new NpgsqlCommand("""
-            SELECT count(*) FILTER (WHERE position(convert_to('"Completed":true', 'UTF8') in payload) > 0), count(*) FILTER (WHERE version = 1)
-            FROM orleans_grain_state WHERE grain_type = 'idempotencyKey' AND payload IS NOT NULL
-            """, connection))
-        await using (var reader = await keys.ExecuteReaderAsync())
-        {
-            await reader.ReadAsync();
-            counts["grain:idempotencyKey:completed"] = reader.GetInt64(0);
-            counts["grain:idempotencyKey:written_once"] = reader.GetInt64(1);
-        }
-
         foreach (var list in new[] { "/_sim/payment_intents", "/_sim/payouts", "/_sim/events" })
         {
             var items = await psp.GetFromJsonAsync<JsonElement>(list);

@@ -1,6 +1,5 @@
 using System.Net.Http.Json;
 using System.Text.Json;
-using Npgsql;
 using Payments.Core.Checkout;
 using Payments.Core.Idempotency;
 using Payments.Core.Ledger;
@@ -210,75 +209,6 @@ public sealed class GrainTests(ClusterFixture fixture)
         Assert.Equal(BeginRequestOutcome.Completed, replay.Outcome);
         Assert.Equal(201, replay.Response!.StatusCode);
         Assert.Equal([2], replay.Response.Body);
-    }
-
-    [Fact]
-    public async Task A_lock_held_in_memory_is_written_once_with_the_answer_and_still_turns_a_second_request_away()
-    {
-        var grainKey = IdempotencyKeys.GrainKey("merchant_a", Ids.New("key"));
-        var key = Grains.GetGrain<IIdempotencyKeyGrain>(grainKey);
-        var lockTimeout = TimeSpan.FromMinutes(1);
-
-        var started = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, LockInMemory: true));
-        var rowWhileRunning = await StoredKeyVersionAsync(grainKey);
-        var whileRunning = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, LockInMemory: true));
-        var other = await key.BeginAsync(new BeginRequest("fp-2", lockTimeout, LockInMemory: true));
-        await key.CompleteAsync(new CompleteRequest(started.LockToken!, new StoredResponse(201, "application/json", [4, 5], null), "fp-1"));
-        await fixture.Cluster.DeactivateAsync(key);
-        var replay = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, LockInMemory: true));
-
-        Assert.Equal(BeginRequestOutcome.Started, started.Outcome);
-        Assert.Null(rowWhileRunning);
-        Assert.Equal(BeginRequestOutcome.InProgress, whileRunning.Outcome);
-        Assert.Equal(BeginRequestOutcome.FingerprintMismatch, other.Outcome);
-        Assert.Equal(1, await StoredKeyVersionAsync(grainKey));
-        Assert.Equal(BeginRequestOutcome.Completed, replay.Outcome);
-        Assert.Equal([4, 5], replay.Response!.Body);
-    }
-
-    [Fact]
-    public async Task An_abandoned_lock_held_in_memory_writes_nothing_and_frees_the_key()
-    {
-        var grainKey = IdempotencyKeys.GrainKey("merchant_a", Ids.New("key"));
-        var key = Grains.GetGrain<IIdempotencyKeyGrain>(grainKey);
-        var lockTimeout = TimeSpan.FromMinutes(1);
-
-        var first = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, "request-1", LockInMemory: true));
-        await key.AbandonAsync(first.LockToken!);
-        var another = await key.BeginAsync(new BeginRequest("fp-2", lockTimeout, "request-2", LockInMemory: true));
-
-        Assert.Equal(BeginRequestOutcome.Started, first.Outcome);
-        Assert.Equal((BeginRequestOutcome.Started, "request-2"), (another.Outcome, another.LockToken));
-        Assert.Null(await StoredKeyVersionAsync(grainKey));
-    }
-
-    [Fact]
-    public async Task The_answer_of_a_lock_held_in_memory_is_stored_even_when_the_lock_went_with_its_activation()
-    {
-        var grainKey = IdempotencyKeys.GrainKey("merchant_a", Ids.New("key"));
-        var key = Grains.GetGrain<IIdempotencyKeyGrain>(grainKey);
-        var lockTimeout = TimeSpan.FromMinutes(1);
-
-        var started = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, LockInMemory: true));
-        // As when its silo dies: the new activation knows nothing of the lock.
-        await fixture.Cluster.DeactivateAsync(key);
-        await key.CompleteAsync(new CompleteRequest(started.LockToken!, new StoredResponse(202, "application/json", [9], null), "fp-1"));
-        var replay = await key.BeginAsync(new BeginRequest("fp-1", lockTimeout, LockInMemory: true));
-        var reused = await key.BeginAsync(new BeginRequest("fp-2", lockTimeout, LockInMemory: true));
-
-        Assert.Equal(1, await StoredKeyVersionAsync(grainKey));
-        Assert.Equal((BeginRequestOutcome.Completed, 202), (replay.Outcome, replay.Response!.StatusCode));
-        Assert.Equal([9], replay.Response.Body);
-        Assert.Equal(BeginRequestOutcome.FingerprintMismatch, reused.Outcome);
-    }
-
-    /// <summary>The version of the key's row (how many times it was written), or null when it has none.</summary>
-    private async Task<int?> StoredKeyVersionAsync(string grainKey)
-    {
-        await using var command = fixture.Database.CreateCommand(
-            "SELECT version FROM orleans_grain_state WHERE grain_type = 'idempotencyKey' AND grain_id_ext = $1 AND payload IS NOT NULL");
-        command.Parameters.Add(new NpgsqlParameter { Value = grainKey });
-        return await command.ExecuteScalarAsync() as int?;
     }
 
     private static LedgerTransaction Transaction(string externalId, long minor) => new(externalId, "test", null, null,
