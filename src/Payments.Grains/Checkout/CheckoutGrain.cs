@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using Payments.Core.Checkout;
@@ -24,6 +25,9 @@ internal sealed class CheckoutGrain(
 
     /// <summary>Orders tell interleaved with each other: one of them makes the completion, and its write is not doubled.</summary>
     private readonly SemaphoreSlim _completing = new(1, 1);
+
+    /// <summary><c>checkout.completed</c> is in the log (this activation wrote it): an order telling again changes nothing.</summary>
+    private bool _completionWritten;
 
     /// <summary>References to the orders of <see cref="_ordersOf"/>, made once (GetGrain costs reflection at every call).</summary>
     private IPaymentOrderGrain[] _orders = [];
@@ -232,39 +236,57 @@ internal sealed class CheckoutGrain(
                 return;
             }
 
-            if (checkout.State.CompletedEvent is null && !checkout.State.FinalOrderIds.Contains(paymentOrderId))
+            if (checkout.State.CompletedEvent is { } stored)
             {
-                // Complete only on the word of every order: an order's view may be final in memory before it is stored.
-                // Memory changes only after the view is built: building it asks every order, and one may be on a silo just
-                // killed. Had this order's word been taken in memory then, its telling again (it heard a failure) would find it
-                // taken and the completion never made.
-                OwedEvent? completed = null;
-                if (checkout.State.PaymentOrderIds.All(id => id == paymentOrderId || checkout.State.FinalOrderIds.Contains(id)))
-                {
-                    completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
-                    completed.Data = ResourceJson.Checkout(await BuildViewAsync());
-                }
-
-                checkout.State.FinalOrderIds.Add(paymentOrderId);
-                checkout.State.CompletedEvent = completed;
-                await checkout.WriteOrUndoAsync(this, () =>
-                {
-                    checkout.State.FinalOrderIds.Remove(paymentOrderId);
-                    checkout.State.CompletedEvent = null;
-                });
+                // Made by an earlier build, which stored the completion in the state before writing it to the log.
+                await WriteCompletionAsync(stored);
+                return;
             }
 
-            // Written again whenever an order tells: the log keeps the first, and the order stops telling once this answers.
-            if (checkout.State.CompletedEvent is { } owed && !await events.WriteAsync(this, checkout.State.MerchantId, [owed]))
+            if (_completionWritten || checkout.State.FinalOrderIds.Contains(paymentOrderId))
             {
-                throw new InvalidOperationException($"Checkout {CheckoutId}: checkout.completed could not be written to the event log yet.");
+                return;
             }
+
+            // Complete only on the word of every order: an order's view may be final in memory before it is stored.
+            // Memory changes only after the view is built: building it asks every order, and one may be on a silo just
+            // killed. Had this order's word been taken in memory then, its telling again (it heard a failure) would find it
+            // taken and the completion never made.
+            if (checkout.State.PaymentOrderIds.All(id => id == paymentOrderId || checkout.State.FinalOrderIds.Contains(id)))
+            {
+                // The last word: the completion goes straight to the log, with no state write. Its id is the checkout's own, so
+                // the log keeps one however often the order tells (it tells until this answers), whatever activation hears it.
+                var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
+                completed.EventId = CompletionEventId(CheckoutId);
+                completed.Data = ResourceJson.Checkout(await BuildViewAsync());
+                await WriteCompletionAsync(completed);
+                _completionWritten = true;
+                return;
+            }
+
+            checkout.State.FinalOrderIds.Add(paymentOrderId);
+            await checkout.WriteOrUndoAsync(this, () => checkout.State.FinalOrderIds.Remove(paymentOrderId));
         }
         finally
         {
             _completing.Release();
         }
     }
+
+    private async Task WriteCompletionAsync(OwedEvent completed)
+    {
+        if (!await events.WriteAsync(this, checkout.State.MerchantId, [completed]))
+        {
+            throw new InvalidOperationException($"Checkout {CheckoutId}: checkout.completed could not be written to the event log yet.");
+        }
+    }
+
+    /// <summary>
+    /// <c>checkout.completed</c>'s id, made from the checkout's (a checkout completes once, and its id is taken once: an undone
+    /// checkout, whose id may be used again, never had its orders charged, so never completed).
+    /// </summary>
+    internal static string CompletionEventId(string checkoutId) =>
+        "evt_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(EventTypes.CheckoutCompleted + "\n" + checkoutId)).AsSpan(0, 16));
 
     private async Task<(string PaymentOrderId, CreatePaymentOrderOutcome Outcome)> CreateOrderAsync(CreateCheckout command, CheckoutOrderLine line)
     {

@@ -26,7 +26,11 @@ internal sealed class CheckoutState
     [Id(6)]
     public DateTimeOffset UpdatedAt { get; set; }
 
-    /// <summary><c>checkout.completed</c>, made once when the last order was final; written to the log after this state.</summary>
+    /// <summary>
+    /// <c>checkout.completed</c> as an earlier build stored it, before writing it to the log. Now the completion goes straight
+    /// to the log under an id made from the checkout's (CheckoutGrain.CompletionEventId); this is read only to write one
+    /// still owed.
+    /// </summary>
     [Id(7)]
     public Events.OwedEvent? CompletedEvent { get; set; }
 

@@ -66,6 +66,38 @@ public sealed class CheckoutCompletionTests(ClusterFixture fixture)
         Assert.Equal(1L, await CompletedEventsAsync(checkoutId));
     }
 
+    [Fact]
+    public async Task The_last_order_telling_again_and_again_leaves_one_completion_in_the_log_and_the_checkout_unwritten()
+    {
+        var (checkoutId, orderId) = (Ids.New("chk"), Ids.New("po"));
+        var checkout = Grains.GetGrain<ICheckoutGrain>(checkoutId);
+        var created = await checkout.CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_authenticationRequired"),
+            [new CheckoutOrderLine(orderId, Ids.New("seller"), new Money(1_250, Usd))], TimeSpan.FromSeconds(10)));
+        Assert.Equal(PaymentOrderStatus.RequiresAction, Assert.Single(created.Checkout!.Orders).Status);
+        var versionBefore = await CheckoutVersionAsync(checkoutId);
+
+        // The order tells until it hears the answer: twice here, then once more to a new activation (as after a crash).
+        await checkout.OrderFinishedAsync(orderId);
+        await checkout.OrderFinishedAsync(orderId);
+        await fixture.Cluster.DeactivateAsync(checkout);
+        await checkout.OrderFinishedAsync(orderId);
+
+        Assert.Equal(1L, await CompletedEventsAsync(checkoutId));
+        await using var command = fixture.Database.CreateCommand("SELECT event_id FROM events WHERE type = 'checkout.completed' AND ordering_key = $1");
+        command.Parameters.AddWithValue(checkoutId);
+        Assert.Equal(Payments.Grains.Checkout.CheckoutGrain.CompletionEventId(checkoutId), (string)(await command.ExecuteScalarAsync())!);
+        Assert.Equal(2, versionBefore);
+        Assert.Equal(versionBefore, await CheckoutVersionAsync(checkoutId));
+    }
+
+    /// <summary>How often the checkout's row was written: its creation is two writes (pending, then done).</summary>
+    private async Task<int> CheckoutVersionAsync(string checkoutId)
+    {
+        await using var command = fixture.Database.CreateCommand("SELECT version FROM orleans_grain_state WHERE grain_type = 'checkout' AND grain_id_ext = $1");
+        command.Parameters.AddWithValue(checkoutId);
+        return (int)(await command.ExecuteScalarAsync())!;
+    }
+
     private async Task<long> CompletedEventsAsync(string checkoutId)
     {
         await using var command = fixture.Database.CreateCommand("SELECT count(*) FROM events WHERE type = 'checkout.completed' AND ordering_key = $1");
