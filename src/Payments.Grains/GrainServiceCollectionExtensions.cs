@@ -33,6 +33,7 @@ public static class GrainServiceCollectionExtensions
         services.AddOptions<Wallets.WalletOptions>().Bind(configuration.GetSection(Wallets.WalletOptions.SectionName))
             .Validate(options => options.ForgetAfter >= TimeSpan.Zero, "Wallets:ForgetAfter must not be negative.").ValidateOnStart();
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<Checkout.CheckoutOptions>().Bind(configuration.GetSection(Checkout.CheckoutOptions.SectionName));
         services.AddOptions<Storage.GrainStateOptions>().Bind(configuration.GetSection(Storage.GrainStateOptions.SectionName))
             .Validate(options => Enum.IsDefined(options.WriteFormat), "GrainState:WriteFormat must be Binary or Json.").ValidateOnStart();
         services.AddOptions<IdempotencyOptions>().Bind(configuration.GetSection(IdempotencyOptions.SectionName))

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Payments.Core.Checkout;
 using Payments.Core.PaymentOrders;
 using Payments.Core.Events;
@@ -18,6 +19,7 @@ namespace Payments.Grains.Checkout;
 internal sealed class CheckoutGrain(
     [PersistentState("checkout", GrainStorage.Name)] IPersistentState<CheckoutState> checkout,
     EventOutbox events,
+    IOptions<CheckoutOptions> options,
     TimeProvider time,
     ILogger<CheckoutGrain> logger) : Grain, ICheckoutGrain
 {
@@ -26,7 +28,7 @@ internal sealed class CheckoutGrain(
     /// <summary>Orders tell interleaved with each other: one of them makes the completion, and its write is not doubled.</summary>
     private readonly SemaphoreSlim _completing = new(1, 1);
 
-    /// <summary><c>checkout.completed</c> is in the log (this activation wrote it): an order telling again changes nothing.</summary>
+    /// <summary><c>checkout.completed</c> is in the log (this activation saw it there): an order telling again changes nothing.</summary>
     private bool _completionWritten;
 
     /// <summary>References to the orders of <see cref="_ordersOf"/>, made once (GetGrain costs reflection at every call).</summary>
@@ -254,11 +256,24 @@ internal sealed class CheckoutGrain(
             // taken and the completion never made.
             if (checkout.State.PaymentOrderIds.All(id => id == paymentOrderId || checkout.State.FinalOrderIds.Contains(id)))
             {
-                // The last word: the completion goes straight to the log, with no state write. Its id is the checkout's own, so
-                // the log keeps one however often the order tells (it tells until this answers), whatever activation hears it.
+                // The last word: the completion goes straight to the log, with no state write. Its id is made from the
+                // checkout's, so the log keeps one however often the order tells (it tells until this answers), whichever
+                // activation of this build, or of one that stores it (CheckoutOptions.StoreCompletion), hears it.
                 var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
-                completed.EventId = CompletionEventId(CheckoutId);
+                completed.EventId = CompletionEventId(checkout.State.MerchantId, CheckoutId);
                 completed.Data = ResourceJson.Checkout(await BuildViewAsync());
+                if (options.Value.StoreCompletion)
+                {
+                    // For silos of an earlier build in the cluster: they know a checkout is complete only from its state.
+                    checkout.State.FinalOrderIds.Add(paymentOrderId);
+                    checkout.State.CompletedEvent = completed;
+                    await checkout.WriteOrUndoAsync(this, () =>
+                    {
+                        checkout.State.FinalOrderIds.Remove(paymentOrderId);
+                        checkout.State.CompletedEvent = null;
+                    });
+                }
+
                 await WriteCompletionAsync(completed);
                 _completionWritten = true;
                 return;
@@ -282,11 +297,12 @@ internal sealed class CheckoutGrain(
     }
 
     /// <summary>
-    /// <c>checkout.completed</c>'s id, made from the checkout's (a checkout completes once, and its id is taken once: an undone
-    /// checkout, whose id may be used again, never had its orders charged, so never completed).
+    /// <c>checkout.completed</c>'s id, made from the checkout's and its merchant's (a checkout completes once, and its id is
+    /// taken once: an undone checkout, whose id may be used again, never had its orders charged, so never completed). Every
+    /// build must make the same id: a test holds it to a fixed value.
     /// </summary>
-    internal static string CompletionEventId(string checkoutId) =>
-        "evt_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(EventTypes.CheckoutCompleted + "\n" + checkoutId)).AsSpan(0, 16));
+    internal static string CompletionEventId(string merchantId, string checkoutId) =>
+        "evt_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{EventTypes.CheckoutCompleted}\n{merchantId}\n{checkoutId}")).AsSpan(0, 16));
 
     private async Task<(string PaymentOrderId, CreatePaymentOrderOutcome Outcome)> CreateOrderAsync(CreateCheckout command, CheckoutOrderLine line)
     {

@@ -27,14 +27,17 @@ internal sealed class CheckoutState
     public DateTimeOffset UpdatedAt { get; set; }
 
     /// <summary>
-    /// <c>checkout.completed</c> as an earlier build stored it, before writing it to the log. Now the completion goes straight
-    /// to the log under an id made from the checkout's (CheckoutGrain.CompletionEventId); this is read only to write one
-    /// still owed.
+    /// <c>checkout.completed</c> stored before it is written to the log: by an earlier build, or with
+    /// <c>Checkout:StoreCompletion</c>. Otherwise the completion goes straight to the log (CheckoutGrain.CompletionEventId),
+    /// and this stays null.
     /// </summary>
     [Id(7)]
     public Events.OwedEvent? CompletedEvent { get; set; }
 
-    /// <summary>The orders that told the checkout they are final (after their own state and events were stored).</summary>
+    /// <summary>
+    /// The orders that told the checkout they are final (after their own state and events were stored), but the last: its
+    /// word writes the completion to the log and is not stored. So all orders here does not mean complete; the log says that.
+    /// </summary>
     [Id(8)]
     public List<string> FinalOrderIds { get; set; } = [];
 

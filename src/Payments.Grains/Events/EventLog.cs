@@ -6,7 +6,8 @@ using Payments.Database.Batching;
 namespace Payments.Grains.Events;
 
 /// <summary>
-/// The merchant's event log in PostgreSQL. A grain writes what it owes after its state holds the change; each new event
+/// The merchant's event log in PostgreSQL. A grain writes what it owes after its state holds the change (a checkout its
+/// completion once the last order told it, under an id made from the checkout's); each new event
 /// gets a delivery to the merchant's webhook endpoint, if one is set for its type, in the same statement. Appends go
 /// through a statement queue of their own: many grains' appends commit together.
 /// </summary>

@@ -2,7 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Payments.Grains.Events;
 
-/// <summary>Writes a grain's owed events to the log once its state holds them, and prompts the merchant's notifier.</summary>
+/// <summary>
+/// Writes a grain's owed events to the log once its state holds them (a checkout's completion: once its last order told
+/// it), and prompts the merchant's notifier.
+/// </summary>
 public sealed class EventOutbox(EventLog log, ILogger<EventOutbox> logger)
 {
     /// <summary>

@@ -3,6 +3,7 @@ namespace Payments.Grains.Events;
 /// <summary>
 /// An event a grain owes the log: made with the change it reports and written in the same state write, so it exists only if
 /// the change does, and keeps its id however often it is written to the log. Its data is the resource as stored.
+/// (<c>checkout.completed</c> is made afresh at each telling of the last order, under the same id, and not stored.)
 /// </summary>
 // Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.OwedEvent")]

@@ -85,9 +85,34 @@ public sealed class CheckoutCompletionTests(ClusterFixture fixture)
         Assert.Equal(1L, await CompletedEventsAsync(checkoutId));
         await using var command = fixture.Database.CreateCommand("SELECT event_id FROM events WHERE type = 'checkout.completed' AND ordering_key = $1");
         command.Parameters.AddWithValue(checkoutId);
-        Assert.Equal(Payments.Grains.Checkout.CheckoutGrain.CompletionEventId(checkoutId), (string)(await command.ExecuteScalarAsync())!);
+        Assert.Equal(Payments.Grains.Checkout.CheckoutGrain.CompletionEventId("merchant_a", checkoutId), (string)(await command.ExecuteScalarAsync())!);
         Assert.Equal(2, versionBefore);
         Assert.Equal(versionBefore, await CheckoutVersionAsync(checkoutId));
+    }
+
+    [Fact]
+    public async Task Two_orders_telling_at_once_and_again_leave_one_completion_and_one_stored_word()
+    {
+        var (checkoutId, first, second) = (Ids.New("chk"), Ids.New("po"), Ids.New("po"));
+        var checkout = Grains.GetGrain<ICheckoutGrain>(checkoutId);
+        await checkout.CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_authenticationRequired"),
+            [new CheckoutOrderLine(first, Ids.New("seller"), new Money(700, Usd)), new CheckoutOrderLine(second, Ids.New("seller"), new Money(800, Usd))],
+            TimeSpan.FromSeconds(10)));
+
+        await Task.WhenAll(checkout.OrderFinishedAsync(first), checkout.OrderFinishedAsync(second));
+        await fixture.Cluster.DeactivateAsync(checkout);
+        await Task.WhenAll(checkout.OrderFinishedAsync(first), checkout.OrderFinishedAsync(second));
+
+        // Creation is two writes, the first word one more; the last word and every word again write nothing.
+        Assert.Equal(1L, await CompletedEventsAsync(checkoutId));
+        Assert.Equal(3, await CheckoutVersionAsync(checkoutId));
+    }
+
+    [Fact]
+    public void The_completion_id_is_the_same_in_every_build()
+    {
+        // A fixed value: silos of different builds must write the same id, so that the log keeps one completion.
+        Assert.Equal("evt_6ec0244c31ec8a42e7acab65a658138c", Payments.Grains.Checkout.CheckoutGrain.CompletionEventId("merchant_a", "chk_fixed_1"));
     }
 
     /// <summary>How often the checkout's row was written: its creation is two writes (pending, then done).</summary>
