@@ -50,15 +50,32 @@ internal sealed class ChargeStateMachine(string paymentOrderId, PaymentOrderOpti
         }
     }
 
-    /// <summary>Counts the attempt (to be stored before the call: write-ahead) and says which PSP call to make.</summary>
+    /// <summary>
+    /// A new order started at once, in its create write: EXECUTING with its first attempt counted (write-ahead, as ever, of the
+    /// PSP call), waiting for its checkout to let it go. One write where creating and then starting took two.
+    /// </summary>
+    public void StartAhead(PaymentOrderState state)
+    {
+        StartIfNew(state);
+        CountAttempt(state, time.GetUtcNow());
+        state.AttemptCountedAhead = true;
+        state.AwaitsCheckout = true;
+    }
+
+    /// <summary>
+    /// Counts the attempt (to be stored before the call: write-ahead) and says which PSP call to make. An attempt the create
+    /// write counted (<see cref="PaymentOrderState.AttemptCountedAhead"/>) is on record already: it is not counted again.
+    /// </summary>
     public ChargeCall BeginAttempt(PaymentOrderState state)
     {
         var now = time.GetUtcNow();
         var keyMayBeForgotten = state.FirstAttemptAt is { } first && now - first > options.PspIdempotencyWindow;
-        state.Attempts++;
-        state.FirstAttemptAt ??= now;
-        state.NextRetryAt = null;
-        state.UpdatedAt = now;
+        if (!state.AttemptCountedAhead)
+        {
+            CountAttempt(state, now);
+        }
+
+        state.AttemptCountedAhead = false;
         var metadata = new Dictionary<string, string>
         {
             ["payment_order_id"] = paymentOrderId,
@@ -70,6 +87,14 @@ internal sealed class ChargeStateMachine(string paymentOrderId, PaymentOrderOpti
             // Past the window the PSP may have forgotten our idempotency key, and creating again could charge twice: look for an
             // earlier charge first, and create only when there is none.
             : new TokenCharge(new PspChargeRequest(paymentOrderId, state.AmountMinor, state.Currency, state.PaymentMethodToken, metadata), LooksForEarlierCharge: keyMayBeForgotten);
+    }
+
+    private static void CountAttempt(PaymentOrderState state, DateTimeOffset now)
+    {
+        state.Attempts++;
+        state.FirstAttemptAt ??= now;
+        state.NextRetryAt = null;
+        state.UpdatedAt = now;
     }
 
     /// <summary>What the PSP's answer to an attempt does to the order.</summary>

@@ -41,7 +41,10 @@ internal static class PaymentOrderCreation
         UpdatedAt = now,
     };
 
-    /// <summary>Only its own checkout releases an order, and only one the PSP has never heard of.</summary>
+    /// <summary>
+    /// Only its own checkout releases an order, and only one the PSP has never heard of: one its checkout never let go (or,
+    /// stored by an earlier build, not started).
+    /// </summary>
     public static bool MayRelease(PaymentOrderState state, string checkoutId) =>
-        state.Exists && state.CheckoutId == checkoutId && state.Status == PaymentOrderStatus.NotStarted;
+        state.Exists && state.CheckoutId == checkoutId && (state.AwaitsCheckout || state.Status == PaymentOrderStatus.NotStarted);
 }

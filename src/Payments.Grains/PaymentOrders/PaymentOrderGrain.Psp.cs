@@ -12,9 +12,13 @@ internal sealed partial class PaymentOrderGrain
 {
     private async Task ChargeAsync()
     {
-        // Write-ahead: the attempt is on record before the PSP hears of it.
+        // Write-ahead: the attempt is on record before the PSP hears of it (the first one since the create write).
+        var onRecord = State.AttemptCountedAhead;
         var call = Rules.Charge.BeginAttempt(State);
-        await PersistAsync();
+        if (!onRecord)
+        {
+            await PersistAsync();
+        }
 
         var outcome = call switch
         {
@@ -51,6 +55,12 @@ internal sealed partial class PaymentOrderGrain
         if (!State.Exists)
         {
             return PspNoticeOutcome.UnknownOrder;
+        }
+
+        if (State.AwaitsCheckout && !await CheckoutLetsGoAsync())
+        {
+            // Not let go, so never sent to the PSP: no notice can be about it (one that still came changes nothing).
+            return State.Exists ? PspNoticeOutcome.Ignored : PspNoticeOutcome.UnknownOrder;
         }
 
         // A notice that makes a finished order owe work again (a refund that bounced, a page paid late) is stored with a drive

@@ -73,6 +73,11 @@ internal sealed partial class PaymentOrderGrain(
         }
 
         order.State = PaymentOrderCreation.NewOrder(command, time.GetUtcNow());
+        if (options.Value.StartInCreateWrite)
+        {
+            Rules.Charge.StartAhead(State);
+        }
+
         AssertConsistent();
         await PersistAsync();
         return new CreatePaymentOrderResult(CreatePaymentOrderOutcome.Created);
@@ -97,6 +102,8 @@ internal sealed partial class PaymentOrderGrain(
             throw new InvalidOperationException($"Payment order {PaymentOrderId} does not exist.");
         }
 
+        // Only the checkout executes its orders, once it stored that all of them exist: the order is let go.
+        State.AwaitsCheckout = false;
         await DriveAsync();
         return View();
     }
@@ -112,7 +119,7 @@ internal sealed partial class PaymentOrderGrain(
             return;
         }
 
-        if (State.Status == PaymentOrderStatus.NotStarted && !await CheckoutLetsGoAsync())
+        if ((State.AwaitsCheckout || State.Status == PaymentOrderStatus.NotStarted) && !await CheckoutLetsGoAsync())
         {
             return;
         }
@@ -147,7 +154,7 @@ internal sealed partial class PaymentOrderGrain(
     }
 
     /// <summary>
-    /// An order its checkout never started (only the checkout starts its orders, once all exist): it is charged only if the
+    /// An order its checkout never let go (only the checkout lets its orders go, once all exist): it is charged only if the
     /// checkout says every order was created; if the checkout's creation broke off, the order goes, uncharged.
     /// </summary>
     private async Task<bool> CheckoutLetsGoAsync()
@@ -155,6 +162,7 @@ internal sealed partial class PaymentOrderGrain(
         switch (await Checkout.ConfirmOrderAsync(PaymentOrderId))
         {
             case OrderGoAhead.Go:
+                State.AwaitsCheckout = false;
                 return true;
             case OrderGoAhead.Release:
                 logger.LogInformation("Payment order {PaymentOrderId}: its checkout {CheckoutId} was never completed; released uncharged", PaymentOrderId, State.CheckoutId);
@@ -168,6 +176,12 @@ internal sealed partial class PaymentOrderGrain(
     /// <summary>Takes the order as far as it can go now; leaves a timer behind when it has to wait.</summary>
     private async Task DriveAsync()
     {
+        if (State.AwaitsCheckout)
+        {
+            // Its checkout has not let it go: nothing may reach the PSP (the sweep asks the checkout, WakeAsync).
+            return;
+        }
+
         if (State.DeadLettered)
         {
             // Parked until an operator replays it. The row is written again in case we died right after parking. What it

@@ -36,6 +36,13 @@ public sealed class PaymentOrderOptions
     /// </summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// True by default: an order is created started (EXECUTING, its first attempt counted, awaiting its checkout), in one
+    /// write. A cluster upgrading from a build before that runs its new silos with <c>false</c> until no old silo is left: an
+    /// old silo would take such an order for one its checkout let go, and could charge it after its checkout broke off.
+    /// </summary>
+    public bool StartInCreateWrite { get; set; } = true;
+
     public sealed class RetryOptions
     {
         public TimeSpan DelayBase { get; set; } = TimeSpan.FromSeconds(1);

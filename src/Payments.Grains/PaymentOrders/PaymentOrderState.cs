@@ -159,6 +159,22 @@ internal sealed class PaymentOrderState : IHasDurableWakeUp
     [Id(41)]
     public int ActionExpiryAttempts { get; set; }
 
+    /// <summary>
+    /// Created started (EXECUTING, its first attempt counted) but not yet let go by its checkout, which lets its orders go once
+    /// all of them exist. Until then the PSP has not heard of it, nothing drives it, and its checkout may release it. Cleared
+    /// in memory when the checkout lets it go; stored so again only with the order's next write, since the checkout's own
+    /// stored state answers the question after a crash.
+    /// </summary>
+    [Id(42)]
+    public bool AwaitsCheckout { get; set; }
+
+    /// <summary>
+    /// The attempt last counted has not been sent yet: the create write counted the first attempt ahead of it, so sending it
+    /// needs no write of its own. After a crash the attempt is sent (again) without counting it again.
+    /// </summary>
+    [Id(43)]
+    public bool AttemptCountedAhead { get; set; }
+
     // Computed, so not stored (it has no [Id]); rows written as JSON by earlier builds hold it, and reading ignores it.
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);

@@ -25,6 +25,30 @@ public sealed class ChargeStateMachineTests
     }
 
     [Fact]
+    public void A_created_order_starts_ahead_with_its_first_attempt_on_record_which_is_then_sent_without_counting_again()
+    {
+        var time = OrderFixtures.Clock();
+        var state = OrderFixtures.NewTokenOrder();
+        var rules = OrderFixtures.Rules(time);
+
+        rules.Charge.StartAhead(state);
+        var (status, attempts, awaits, countedAhead) = (state.Status, state.Attempts, state.AwaitsCheckout, state.AttemptCountedAhead);
+        time.Advance(TimeSpan.FromSeconds(2));
+        var first = Assert.IsType<TokenCharge>(rules.Charge.BeginAttempt(state));
+        var afterFirst = (state.Attempts, state.AttemptCountedAhead);
+        rules.Charge.BeginAttempt(state);
+
+        Assert.Equal((PaymentOrderStatus.Executing, 1, true, true), (status, attempts, awaits, countedAhead));
+        Assert.Equal([PaymentOrderStatus.NotStarted, PaymentOrderStatus.Executing], state.History.Select(entry => entry.Status));
+        Assert.Equal(OrderFixtures.Start, state.FirstAttemptAt);
+        Assert.Equal(OrderFixtures.PaymentOrderId, first.Request.PaymentOrderId);
+        Assert.False(first.LooksForEarlierCharge);
+        Assert.Equal((1, false), afterFirst);
+        Assert.Equal(2, state.Attempts);
+        Assert.Empty(state.OwedEvents);
+    }
+
+    [Fact]
     public void A_move_the_state_machine_does_not_allow_throws_and_changes_nothing()
     {
         var time = OrderFixtures.Clock();

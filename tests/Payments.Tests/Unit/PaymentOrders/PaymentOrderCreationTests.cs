@@ -51,6 +51,19 @@ public sealed class PaymentOrderCreationTests
     }
 
     [Fact]
+    public void An_order_started_in_its_create_write_is_released_only_while_its_checkout_has_not_let_it_go()
+    {
+        var state = OrderFixtures.NewTokenOrder();
+        OrderFixtures.Rules(OrderFixtures.Clock()).Charge.StartAhead(state);
+
+        Assert.Equal(PaymentOrderStatus.Executing, state.Status);
+        Assert.True(PaymentOrderCreation.MayRelease(state, "chk_1"));
+        Assert.False(PaymentOrderCreation.MayRelease(state, "chk_2"));
+        state.AwaitsCheckout = false;
+        Assert.False(PaymentOrderCreation.MayRelease(state, "chk_1"));
+    }
+
+    [Fact]
     public void The_invariants_refuse_money_moved_before_success_and_refunds_beyond_the_amount()
     {
         var early = OrderFixtures.NewTokenOrder();
