@@ -77,7 +77,8 @@ public interface ICheckoutGrain : IGrainWithStringKey
     Task OrderFinishedAsync(string paymentOrderId);
 
     /// <summary>
-    /// Asked by an order not yet started that the sweep woke: may it be charged? Interleaves (the checkout may be
+    /// Asked by an order still awaiting its checkout (woken by the sweep, or told of by the PSP or reconciliation): may it
+    /// be charged? Interleaves (the checkout may be
     /// creating its orders right now, which makes the answer <see cref="OrderGoAhead.Wait"/>), and releases the checkout's
     /// orders when the creation broke off part-way.
     /// </summary>

@@ -220,7 +220,10 @@ public sealed record ReplayPaymentOrderResult([property: Id(0)] ReplayPaymentOrd
 [Alias("Payments.IPaymentOrderGrain")]
 public interface IPaymentOrderGrain : IGrainWithStringKey
 {
-    /// <summary>Records the order (NOT_STARTED) for its checkout; a second checkout cannot claim it.</summary>
+    /// <summary>
+    /// Records the order for its checkout, started (EXECUTING, its first attempt counted) but awaiting the checkout's word
+    /// before the PSP hears of it; a second checkout cannot claim it.
+    /// </summary>
     [Alias("CreateAsync")]
     Task<CreatePaymentOrderResult> CreateAsync(CreatePaymentOrder command);
 
@@ -257,7 +260,7 @@ public interface IPaymentOrderGrain : IGrainWithStringKey
     [Alias("WakeAsync")]
     Task WakeAsync();
 
-    /// <summary>Forgets an order that its checkout could not create, as long as it never started.</summary>
+    /// <summary>Forgets an order that its checkout could not create, as long as the checkout never let it go.</summary>
     [Alias("ReleaseAsync")]
     Task ReleaseAsync(string checkoutId);
 

@@ -133,6 +133,12 @@ internal sealed class CheckoutGrain(
         var conflicts = results.Where(result => result.Outcome is CreatePaymentOrderOutcome.BelongsToOtherCheckout or CreatePaymentOrderOutcome.ExistsWithDifferentTerms).ToArray();
         if (conflicts.Length > 0)
         {
+            if (!checkout.State.CreationPending)
+            {
+                // Stored as created (by an earlier try): its orders may have been let go, so nothing is undone.
+                return (new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId), false);
+            }
+
             await UndoAsync(results);
             return (new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId), false);
         }

@@ -41,7 +41,10 @@ internal sealed class ChargeStateMachine(string paymentOrderId, PaymentOrderOpti
         PaymentOrderEvents.OweStatusEvent(state, next, time.GetUtcNow());
     }
 
-    /// <summary>The first drive starts the order; the move is written together with the first attempt, still before the PSP hears of it.</summary>
+    /// <summary>
+    /// Starts an order stored NOT_STARTED (by an earlier build, or with <c>PaymentOrders:StartInCreateWrite=false</c>) on its
+    /// first drive; the move is written together with the first attempt, still before the PSP hears of it.
+    /// </summary>
     public void StartIfNew(PaymentOrderState state)
     {
         if (state.Status == PaymentOrderStatus.NotStarted)

@@ -2,7 +2,7 @@ using Payments.Core.PaymentOrders;
 
 namespace Payments.Grains.PaymentOrders;
 
-/// <summary>Creating an order (idempotent by its id and terms) and releasing one its checkout never started.</summary>
+/// <summary>Creating an order (idempotent by its id and terms) and releasing one its checkout never let go.</summary>
 internal static class PaymentOrderCreation
 {
     /// <summary>What a create says of an order that exists already; null when there is none and it is to be created.</summary>
@@ -42,8 +42,9 @@ internal static class PaymentOrderCreation
     };
 
     /// <summary>
-    /// Only its own checkout releases an order, and only one the PSP has never heard of: one its checkout never let go (or,
-    /// stored by an earlier build, not started).
+    /// Only its own checkout releases an order, and only one it never let go (or, stored by an earlier build, not started).
+    /// The stored flag alone does not prove the PSP never heard of it (it stays stored over the first call): the checkout
+    /// does, since it lets orders go only once all exist and never undoes its creation after that.
     /// </summary>
     public static bool MayRelease(PaymentOrderState state, string checkoutId) =>
         state.Exists && state.CheckoutId == checkoutId && (state.AwaitsCheckout || state.Status == PaymentOrderStatus.NotStarted);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using Payments.Core.Checkout;
 using Payments.Core.PaymentOrders;
 using Payments.Core.Reconciliation;
 using Payments.Grains.DeadLetters;
@@ -12,7 +13,13 @@ internal sealed partial class PaymentOrderGrain
 {
     private async Task ChargeAsync()
     {
-        // Write-ahead: the attempt is on record before the PSP hears of it (the first one since the create write).
+        // Write-ahead: the attempt is on record before the PSP hears of it (the first one since this activation's create write).
+        if (State.AttemptCountedAhead && !_countedAheadHere)
+        {
+            State.AttemptCountedAhead = false;
+        }
+
+        _countedAheadHere = false;
         var onRecord = State.AttemptCountedAhead;
         var call = Rules.Charge.BeginAttempt(State);
         if (!onRecord)
@@ -57,10 +64,9 @@ internal sealed partial class PaymentOrderGrain
             return PspNoticeOutcome.UnknownOrder;
         }
 
-        if (State.AwaitsCheckout && !await CheckoutLetsGoAsync())
+        if (State.AwaitsCheckout)
         {
-            // Not let go, so never sent to the PSP: no notice can be about it (one that still came changes nothing).
-            return State.Exists ? PspNoticeOutcome.Ignored : PspNoticeOutcome.UnknownOrder;
+            await ConfirmBeforePspNoticeAsync(notice);
         }
 
         // A notice that makes a finished order owe work again (a refund that bounced, a page paid late) is stored with a drive
@@ -81,6 +87,29 @@ internal sealed partial class PaymentOrderGrain
 
         await DriveAsync();
         return PspNoticeOutcome.Applied;
+    }
+
+    /// <summary>
+    /// The PSP knows an order stored as awaiting its checkout: it was let go and sent, and the write after the call did not
+    /// land (a crash mid-call). Its checkout confirms; the PSP's word is never thrown away, and the order is never released.
+    /// </summary>
+    private async Task ConfirmBeforePspNoticeAsync(PspNotice notice)
+    {
+        switch (await Checkout.ConfirmOrderAsync(PaymentOrderId))
+        {
+            case OrderGoAhead.Go:
+                break;
+            case OrderGoAhead.Wait:
+                // A retried creation holds the checkout: failed, so that the PSP sends the notice again (it is not recorded).
+                throw new InvalidOperationException($"Payment order {PaymentOrderId}: its checkout is being created; the PSP notice waits for it.");
+            default:
+                // Cannot happen while the checkout keeps its word (it lets orders go only once all exist, and never undoes then).
+                logger.LogError("Payment order {PaymentOrderId}: the PSP knows it ({PaymentIntentId}) but its checkout {CheckoutId} says it was never created; applying the PSP's word for investigation",
+                    PaymentOrderId, notice.PaymentIntentId ?? string.Empty, State.CheckoutId);
+                break;
+        }
+
+        State.AwaitsCheckout = false;
     }
 
     private void LogFinding(NoticeFinding finding, PspNotice notice)

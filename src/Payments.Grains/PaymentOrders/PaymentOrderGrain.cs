@@ -39,6 +39,13 @@ internal sealed partial class PaymentOrderGrain(
     private static readonly string[] EarlierReminderNames = [DurableWakeUp.Drive, DurableWakeUp.AutoFulfill];
 
     private WakeUpTimer? _timer;
+
+    /// <summary>
+    /// This activation made the create write that counted the first attempt ahead. Another one (after a crash or a failed
+    /// write) cannot know whether that attempt went out, so it counts and writes the next one as any retry: a crash loop
+    /// stays inside the retry budget.
+    /// </summary>
+    private bool _countedAheadHere;
     private PaymentOrderRules? _rules;
     private GrainReferenceCache<ISellerWalletGrain> _wallet;
     private GrainReferenceCache<ICheckoutGrain> _checkout;
@@ -80,6 +87,7 @@ internal sealed partial class PaymentOrderGrain(
 
         AssertConsistent();
         await PersistAsync();
+        _countedAheadHere = State.AttemptCountedAhead;
         return new CreatePaymentOrderResult(CreatePaymentOrderOutcome.Created);
     }
 

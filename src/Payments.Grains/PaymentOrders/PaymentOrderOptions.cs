@@ -39,7 +39,8 @@ public sealed class PaymentOrderOptions
     /// <summary>
     /// True by default: an order is created started (EXECUTING, its first attempt counted, awaiting its checkout), in one
     /// write. A cluster upgrading from a build before that runs its new silos with <c>false</c> until no old silo is left: an
-    /// old silo would take such an order for one its checkout let go, and could charge it after its checkout broke off.
+    /// old silo would take such an order for one its checkout let go, and could charge it after its checkout broke off. Rolling
+    /// back needs the same: <c>false</c> first, until no row is stored awaiting its checkout (a few sweep periods).
     /// </summary>
     public bool StartInCreateWrite { get; set; } = true;
 

@@ -110,7 +110,10 @@ internal sealed class PaymentOrderState : IHasDurableWakeUp
     [Id(29)]
     public bool HostedPageClosed { get; set; }
 
-    /// <summary>When the PSP first heard of this charge: its idempotency key is only trusted for a while after.</summary>
+    /// <summary>
+    /// When the first attempt was counted, no later than the PSP first heard of this charge (for an order created started, its
+    /// creation): its idempotency key is only trusted for a while after.
+    /// </summary>
     [Id(30)]
     public DateTimeOffset? FirstAttemptAt { get; set; }
 
@@ -161,16 +164,17 @@ internal sealed class PaymentOrderState : IHasDurableWakeUp
 
     /// <summary>
     /// Created started (EXECUTING, its first attempt counted) but not yet let go by its checkout, which lets its orders go once
-    /// all of them exist. Until then the PSP has not heard of it, nothing drives it, and its checkout may release it. Cleared
-    /// in memory when the checkout lets it go; stored so again only with the order's next write, since the checkout's own
-    /// stored state answers the question after a crash.
+    /// all of them exist. Until then nothing drives it and the PSP hears nothing of it. Cleared in memory when the checkout
+    /// lets it go, and stored so only with the order's next write (after the first PSP call): a stored true may be stale, and
+    /// the checkout's own stored state answers the question after a crash.
     /// </summary>
     [Id(42)]
     public bool AwaitsCheckout { get; set; }
 
     /// <summary>
-    /// The attempt last counted has not been sent yet: the create write counted the first attempt ahead of it, so sending it
-    /// needs no write of its own. After a crash the attempt is sent (again) without counting it again.
+    /// The attempt last counted has not been sent yet: the create write counted the first attempt ahead of it, so the
+    /// activation that made that write sends it with no write of its own. Another activation (after a crash) cannot know
+    /// whether it went out, and counts and writes its attempt as any retry.
     /// </summary>
     [Id(43)]
     public bool AttemptCountedAhead { get; set; }

@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Npgsql;
 using Payments.Core.Checkout;
 using Payments.Core.Idempotency;
 using Payments.Core.Ledger;
@@ -46,6 +47,71 @@ public sealed class GrainTests(ClusterFixture fixture)
         Assert.Equal(1, await PaymentIntentCountAsync(orderId));
         await using var ledger = fixture.Database.CreateCommand($"SELECT count(*) FROM ledger_transactions WHERE payment_order_id = '{orderId}'");
         Assert.Equal(1L, (long)(await ledger.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
+    public async Task An_order_is_created_started_and_a_paid_token_order_is_written_three_times()
+    {
+        var (orderId, seller) = (Ids.New("po"), Ids.New("seller"));
+        var order = Grains.GetGrain<IPaymentOrderGrain>(orderId);
+
+        // Created alone (no checkout executes it): started in its create write, awaiting its checkout, the PSP unasked.
+        await order.CreateAsync(new CreatePaymentOrder("merchant_a", Ids.New("chk"), seller, new Money(1_100, Usd), PaymentMethod.ForToken("pm_card_visa"), "buyer_1"));
+        var createdRow = await OrderRowAsync(orderId);
+        var created = await order.GetAsync();
+        var (paidId, paidSeller) = (Ids.New("po"), Ids.New("seller"));
+        await Grains.GetGrain<ICheckoutGrain>(Ids.New("chk")).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_visa"),
+            [new CheckoutOrderLine(paidId, paidSeller, new Money(1_200, Usd))], TimeSpan.FromSeconds(20)));
+
+        Assert.Equal((1, "drive"), createdRow);
+        Assert.Equal(PaymentOrderStatus.Executing, created!.Status);
+        Assert.Equal(1, created.Attempts);
+        Assert.Equal(0, await PaymentIntentCountAsync(orderId));
+        // Create (started, its first attempt on record), SUCCESS, then the effects' flags with the auto-fulfillment wake-up.
+        Assert.Equal((3, "auto_fulfill"), await OrderRowAsync(paidId));
+        Assert.Equal(1, await PaymentIntentCountAsync(paidId));
+    }
+
+    [Fact]
+    public async Task An_order_whose_write_after_its_first_call_fails_counts_each_attempt_again_and_is_charged_once()
+    {
+        var (checkoutId, orderId) = (Ids.New("chk"), Ids.New("po"));
+        var order = Grains.GetGrain<IPaymentOrderGrain>(orderId);
+        var attemptsWhileRefused = new List<int>();
+        // Only the SUCCESS write holds the owed payment_order.succeeded: refused, the order stays as its create write left it.
+        await using (await InjectedFailures.RejectGrainStateWritesAsync(fixture.Database.ConnectionString, orderId, payloadContains: "payment_order.succeeded"))
+        {
+            await Grains.GetGrain<ICheckoutGrain>(checkoutId).CreateAsync(new CreateCheckout("merchant_a", "buyer_1", PaymentMethod.ForToken("pm_card_visa"),
+                [new CheckoutOrderLine(orderId, Ids.New("seller"), new Money(1_300, Usd))], TimeSpan.FromSeconds(1)));
+            attemptsWhileRefused.Add((await order.GetAsync())!.Attempts);
+            for (var wake = 0; wake < 2; wake++)
+            {
+                // The sweep's call, to an activation that cannot know whether the first attempt went out.
+                await Assert.ThrowsAnyAsync<Exception>(() => order.WakeAsync());
+                attemptsWhileRefused.Add((await order.GetAsync())!.Attempts);
+            }
+        }
+
+        await order.WakeAsync();
+        var paid = (await order.GetAsync())!;
+
+        // Each activation after the first (this test's wakes, and the sweep's every 2 s) counted and stored its attempt before
+        // sending it: the count grows with every wake, so the budget holds over a crash loop.
+        Assert.True(attemptsWhileRefused[0] >= 1 && attemptsWhileRefused[1] > attemptsWhileRefused[0] && attemptsWhileRefused[2] > attemptsWhileRefused[1],
+            $"attempts while the write was refused: {string.Join(", ", attemptsWhileRefused)}");
+        Assert.Equal(PaymentOrderStatus.Success, paid.Status);
+        Assert.True(paid.Attempts > attemptsWhileRefused[2], $"{paid.Attempts} attempts after {attemptsWhileRefused[2]}");
+        Assert.True(paid.WalletUpdated && paid.LedgerUpdated);
+        Assert.Equal(1, await PaymentIntentCountAsync(orderId));
+    }
+
+    private async Task<(int Version, string? WakeReason)> OrderRowAsync(string orderId)
+    {
+        await using var command = fixture.Database.CreateCommand("SELECT version, wake_reason FROM orleans_grain_state WHERE grain_type = 'paymentOrder' AND wake_key = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = orderId });
+        await using var reader = await command.ExecuteReaderAsync();
+        Assert.True(await reader.ReadAsync(), $"no row for {orderId}");
+        return (reader.GetInt32(0), reader.IsDBNull(1) ? null : reader.GetString(1));
     }
 
     [Fact]
