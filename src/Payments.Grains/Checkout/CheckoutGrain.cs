@@ -133,13 +133,12 @@ internal sealed class CheckoutGrain(
         var conflicts = results.Where(result => result.Outcome is CreatePaymentOrderOutcome.BelongsToOtherCheckout or CreatePaymentOrderOutcome.ExistsWithDifferentTerms).ToArray();
         if (conflicts.Length > 0)
         {
-            if (!checkout.State.CreationPending)
+            // Stored as created (by an earlier try), its orders may have been let go: then nothing is undone.
+            if (checkout.State.CreationPending)
             {
-                // Stored as created (by an earlier try): its orders may have been let go, so nothing is undone.
-                return (new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId), false);
+                await UndoAsync(results);
             }
 
-            await UndoAsync(results);
             return (new CreateCheckoutResult(CreateCheckoutOutcome.PaymentOrderExists, null, conflicts[0].PaymentOrderId), false);
         }
 
@@ -246,7 +245,7 @@ internal sealed class CheckoutGrain(
 
             if (checkout.State.CompletedEvent is { } stored)
             {
-                // Made by an earlier build, which stored the completion in the state before writing it to the log.
+                // Stored before it went to the log (by an earlier build, or with Checkout:StoreCompletion): written again.
                 await WriteCompletionAsync(stored);
                 return;
             }
@@ -260,33 +259,36 @@ internal sealed class CheckoutGrain(
             // Memory changes only after the view is built: building it asks every order, and one may be on a silo just
             // killed. Had this order's word been taken in memory then, its telling again (it heard a failure) would find it
             // taken and the completion never made.
+            //
+            // The last word makes the completion, which goes straight to the log, with no state write. Its id is made from the
+            // checkout's, so the log keeps one however often the order tells (it tells until this answers), whichever
+            // activation of this build, or of one that stores it (CheckoutOptions.StoreCompletion), hears it.
+            OwedEvent? completed = null;
             if (checkout.State.PaymentOrderIds.All(id => id == paymentOrderId || checkout.State.FinalOrderIds.Contains(id)))
             {
-                // The last word: the completion goes straight to the log, with no state write. Its id is made from the
-                // checkout's, so the log keeps one however often the order tells (it tells until this answers), whichever
-                // activation of this build, or of one that stores it (CheckoutOptions.StoreCompletion), hears it.
-                var completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
+                completed = OwedEvent.For(EventTypes.CheckoutCompleted, CheckoutId, time.GetUtcNow());
                 completed.EventId = CompletionEventId(checkout.State.MerchantId, CheckoutId);
                 completed.Data = ResourceJson.Checkout(await BuildViewAsync());
-                if (options.Value.StoreCompletion)
-                {
-                    // For silos of an earlier build in the cluster: they know a checkout is complete only from its state.
-                    checkout.State.FinalOrderIds.Add(paymentOrderId);
-                    checkout.State.CompletedEvent = completed;
-                    await checkout.WriteOrUndoAsync(this, () =>
-                    {
-                        checkout.State.FinalOrderIds.Remove(paymentOrderId);
-                        checkout.State.CompletedEvent = null;
-                    });
-                }
-
-                await WriteCompletionAsync(completed);
-                _completionWritten = true;
-                return;
             }
 
-            checkout.State.FinalOrderIds.Add(paymentOrderId);
-            await checkout.WriteOrUndoAsync(this, () => checkout.State.FinalOrderIds.Remove(paymentOrderId));
+            // Stored for a word that is not the last, and, for silos of an earlier build in the cluster (they know a checkout
+            // is complete only from its state), for the last too.
+            if (completed is null || options.Value.StoreCompletion)
+            {
+                checkout.State.FinalOrderIds.Add(paymentOrderId);
+                checkout.State.CompletedEvent = completed;
+                await checkout.WriteOrUndoAsync(this, () =>
+                {
+                    checkout.State.FinalOrderIds.Remove(paymentOrderId);
+                    checkout.State.CompletedEvent = null;
+                });
+            }
+
+            if (completed is not null)
+            {
+                await WriteCompletionAsync(completed);
+                _completionWritten = true;
+            }
         }
         finally
         {

@@ -47,5 +47,5 @@ internal static class PaymentOrderCreation
     /// does, since it lets orders go only once all exist and never undoes its creation after that.
     /// </summary>
     public static bool MayRelease(PaymentOrderState state, string checkoutId) =>
-        state.Exists && state.CheckoutId == checkoutId && (state.AwaitsCheckout || state.Status == PaymentOrderStatus.NotStarted);
+        state.Exists && state.CheckoutId == checkoutId && state.NotLetGoByCheckout();
 }

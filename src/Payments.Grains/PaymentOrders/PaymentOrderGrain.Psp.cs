@@ -14,13 +14,9 @@ internal sealed partial class PaymentOrderGrain
     private async Task ChargeAsync()
     {
         // Write-ahead: the attempt is on record before the PSP hears of it (the first one since this activation's create write).
-        if (State.AttemptCountedAhead && !_countedAheadHere)
-        {
-            State.AttemptCountedAhead = false;
-        }
-
+        var onRecord = State.AttemptCountedAhead && _countedAheadHere;
+        State.AttemptCountedAhead = onRecord;
         _countedAheadHere = false;
-        var onRecord = State.AttemptCountedAhead;
         var call = Rules.Charge.BeginAttempt(State);
         if (!onRecord)
         {

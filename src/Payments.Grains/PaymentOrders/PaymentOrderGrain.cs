@@ -127,7 +127,7 @@ internal sealed partial class PaymentOrderGrain(
             return;
         }
 
-        if ((State.AwaitsCheckout || State.Status == PaymentOrderStatus.NotStarted) && !await CheckoutLetsGoAsync())
+        if (State.NotLetGoByCheckout() && !await CheckoutLetsGoAsync())
         {
             return;
         }

@@ -183,6 +183,9 @@ internal sealed class PaymentOrderState : IHasDurableWakeUp
     /// <summary>Fulfillment owes its move to available in wallet and ledger.</summary>
     public bool OwesFulfillmentEffects => FulfilledAt is not null && FulfilledMinor > 0 && !(FulfillmentWalletUpdated && FulfillmentLedgerUpdated);
 
+    /// <summary>Its checkout has not let it go: created awaiting it, or stored NOT_STARTED by an earlier build.</summary>
+    public bool NotLetGoByCheckout() => AwaitsCheckout || Status == PaymentOrderStatus.NotStarted;
+
     /// <summary>Tries of the charge since the current retry budget began (a replay begins a new one).</summary>
     public int ChargeAttemptsInBudget() => Attempts - AttemptsAtBudgetStart;
 
