@@ -43,18 +43,24 @@ internal sealed class GrainStateRead(GrainStateIdentity identity) : QueuedStatem
 /// <summary>
 /// Writes one grain's state, and its wake-up in the same statement, if its version is still the one the grain read (none:
 /// the row must not exist yet); the functions of sql/0001 and sql/0011 answer the new version, or null when the version
-/// check failed. Clearing drops the wake-up with the payload.
+/// check failed. Clearing drops the wake-up with the payload. A write that applies an operation (sql/0012) records it in the
+/// same statement, or writes nothing when it is recorded already.
 /// </summary>
-internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear, StoredWakeUp? wakeUp) : QueuedStatement
+internal sealed class GrainStateWrite(
+    GrainStateIdentity identity, int? expectedVersion, byte[]? payload, bool clear, StoredWakeUp? wakeUp, AppliedOperationWrite? operations = null)
+    : QueuedStatement
 {
-    /// <summary>The version the row has now, or null when the write lost the version check.</summary>
+    /// <summary>The version the row has now, or null when the write lost the version check (or its operation was applied before).</summary>
     public int? NewVersion { get; private set; }
+
+    /// <summary>The operation it applies was recorded already: nothing was written.</summary>
+    public bool AppliedBefore { get; private set; }
 
     public override IEnumerable<NpgsqlBatchCommand> Commands()
     {
-        var command = new NpgsqlBatchCommand(clear
-            ? "SELECT orleans_grain_state_clear($3, $6, $2, $1, $4, $5, $7, $8)"
-            : "SELECT orleans_grain_state_write($3, $6, $2, $1, $4, $5, $7, $8, $9, $10, $11, $12)");
+        var command = new NpgsqlBatchCommand(clear ? "SELECT orleans_grain_state_clear($3, $6, $2, $1, $4, $5, $7, $8)"
+            : operations is null ? "SELECT orleans_grain_state_write($3, $6, $2, $1, $4, $5, $7, $8, $9, $10, $11, $12)"
+            : "SELECT orleans_grain_state_write_applying($3, $6, $2, $1, $4, $5, $7, $8, $9, $10, $11, $12, $13, $14, $15)");
         GrainStateParameters.AddIdentity(command, identity);
         command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Integer, Value = (object?)expectedVersion ?? DBNull.Value });
         if (!clear)
@@ -65,14 +71,27 @@ internal sealed class GrainStateWrite(GrainStateIdentity identity, int? expected
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)wakeUp?.GrainKey ?? DBNull.Value });
         }
 
+        if (!clear && operations is { } recorded)
+        {
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = recorded.GrainKey, NpgsqlDbType = NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)recorded.Operations.Applied ?? DBNull.Value });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = [.. recorded.Operations.CarriedOver], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        }
+
         return [command];
     }
 
     public override async Task ReadAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
-        NewVersion = await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? reader.GetInt32(0) : null;
+        var answer = await reader.ReadAsync(cancellationToken) && !reader.IsDBNull(0) ? reader.GetInt32(0) : (int?)null;
+        // -1 is sql/0012's word for "applied before"; a version is never below 1.
+        AppliedBefore = answer == -1;
+        NewVersion = AppliedBefore ? null : answer;
     }
 }
+
+/// <summary>The operations a write records, and the grain's key they are recorded under.</summary>
+internal readonly record struct AppliedOperationWrite(string GrainKey, OperationsToRecord Operations);
 
 internal static class GrainStateParameters
 {

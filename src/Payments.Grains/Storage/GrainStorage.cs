@@ -19,6 +19,7 @@ public static class GrainStorage
     {
         services.TryAddSingleton<GrainStateQueues>();
         services.TryAddSingleton<GrainStateSerializer>();
+        services.TryAddSingleton<AppliedOperations>();
         // What Orleans' AddGrainStorage does for a provider that takes part in no lifecycle: a keyed singleton.
         services.AddKeyedSingleton<IGrainStorage>(Name, (provider, _) => ActivatorUtilities.CreateInstance<PostgresGrainStorage>(provider));
         return services;

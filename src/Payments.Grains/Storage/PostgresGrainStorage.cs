@@ -13,7 +13,8 @@ namespace Payments.Grains.Storage;
 /// share one round trip and one commit, and concurrent activations' reads share one round trip. A grain awaits its
 /// own write as before and learns of a lost version check as an <see cref="InconsistentStateException"/>.
 /// The payload is what <see cref="GrainStateSerializer"/> makes of the state; a state with a wake-up
-/// (<see cref="IHasDurableWakeUp"/>) has it read from and written to its own columns of the row.
+/// (<see cref="IHasDurableWakeUp"/>) has it read from and written to its own columns of the row, and a state whose writes
+/// apply operations (<see cref="IRecordsAppliedOperations"/>) has them recorded by the same statement.
 /// </summary>
 internal sealed partial class PostgresGrainStorage(
     GrainStateQueues queues,
@@ -52,8 +53,17 @@ internal sealed partial class PostgresGrainStorage(
         var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
         var payload = serializer.Serialize(grainState.State);
         var wakeUp = (grainState.State as IHasDurableWakeUp)?.WakeUp is { } due ? new StoredWakeUp(due, grainId.Key.ToString()) : (StoredWakeUp?)null;
-        var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false, wakeUp);
-        grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
+        var operations = (grainState.State as IRecordsAppliedOperations)?.OperationsToRecord is { } recorded
+            ? new AppliedOperationWrite(grainId.Key.ToString(), recorded)
+            : (AppliedOperationWrite?)null;
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload, clear: false, wakeUp, operations);
+        if (newVersion is null)
+        {
+            // Its operation was applied before: nothing was written, and the grain keeps the version it has.
+            return;
+        }
+
+        grainState.ETag = newVersion.Value.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
     }
 
@@ -71,16 +81,19 @@ internal sealed partial class PostgresGrainStorage(
 
         var identity = GrainStateIdentity.Of(_serviceId, stateName, grainId);
         // The row stays with its payload dropped, so a stale activation's first write still conflicts.
-        var newVersion = await WriteAsync(identity, grainState.ETag, payload: null, clear: true, wakeUp: null);
+        var newVersion = await WriteAsync(identity, grainState.ETag, payload: null, clear: true, wakeUp: null)
+            ?? throw new InvalidOperationException("A clear applies no operation, so it is never answered as applied before.");
         grainState.ETag = newVersion.ToString(CultureInfo.InvariantCulture);
         grainState.RecordExists = false;
         grainState.State = NewState<T>();
     }
 
-    private async Task<int> WriteAsync(GrainStateIdentity identity, string? etag, byte[]? payload, bool clear, StoredWakeUp? wakeUp)
+    /// <returns>The row's new version; null only when the write's operation was applied before and nothing was written.</returns>
+    private async Task<int?> WriteAsync(
+        GrainStateIdentity identity, string? etag, byte[]? payload, bool clear, StoredWakeUp? wakeUp, AppliedOperationWrite? operations = null)
     {
         int? expected = string.IsNullOrWhiteSpace(etag) ? null : int.Parse(etag, CultureInfo.InvariantCulture);
-        var write = new GrainStateWrite(identity, expected, payload, clear, wakeUp);
+        var write = new GrainStateWrite(identity, expected, payload, clear, wakeUp, operations);
         try
         {
             await queues.Writes.EnqueueAsync(write);
@@ -89,6 +102,12 @@ internal sealed partial class PostgresGrainStorage(
         {
             LogWriteFailed(exception, identity, etag);
             throw;
+        }
+
+        if (write.AppliedBefore)
+        {
+            operations!.Value.Operations.AppliedBefore = true;
+            return null;
         }
 
         return write.NewVersion

@@ -1,15 +1,25 @@
 using Microsoft.Extensions.Options;
 using Payments.Core.Money;
 using Payments.Core.Wallets;
+using Payments.Grains.Storage;
 
 namespace Payments.Grains.Wallets;
 
-/// <summary>One seller's balances. Not reentrant: every change is serialized and written before it is acknowledged.</summary>
+/// <summary>
+/// One seller's balances. Not reentrant: every change is serialized and written before it is acknowledged. Each operation
+/// applies once: its id is recorded by the write that applies it (<see cref="WalletOptions.RecordOperationsInTable"/>),
+/// and a write whose operation is recorded already writes nothing.
+/// </summary>
 internal sealed class SellerWalletGrain(
-    [PersistentState("wallet", GrainStorage.Name)] IPersistentState<SellerWalletState> wallet,
+    [PersistentState(SellerWalletGrain.StateName, GrainStorage.Name)] IPersistentState<SellerWalletState> wallet,
+    AppliedOperations appliedOperations,
     IOptions<WalletOptions> options,
     TimeProvider time) : Grain, ISellerWalletGrain
 {
+    private const string StateName = "wallet";
+
+    private readonly bool _inTable = options.Value.RecordOperationsInTable;
+
     /// <summary>Forget notices taken since the last write: stored with the next change, or when the wallet deactivates.</summary>
     private bool _forgettableUnsaved;
 
@@ -44,7 +54,7 @@ internal sealed class SellerWalletGrain(
         }
 
         wallet.State.MerchantId = command.MerchantId;
-        await wallet.WriteOrUndoAsync(this, () => wallet.State.MerchantId = null);
+        await StoreAsync(operationId: null, () => wallet.State.MerchantId = null);
 
         return new ClaimSellerResult(ClaimSellerOutcome.Claimed);
     }
@@ -80,25 +90,39 @@ internal sealed class SellerWalletGrain(
 
         if (wallet.State.AppliedOperations.Contains(command.OperationId))
         {
-            // Reserved and settled since: the payout that asks again is past its reservation and knows its amount.
-            throw new InvalidOperationException($"Reservation {command.OperationId} of {this.GetPrimaryKeyString()} is settled already.");
+            throw SettledAlready(command.OperationId);
         }
 
         var amount = command.AmountMinor ?? available;
         if (amount <= 0 || amount > available)
         {
+            if (_inTable && await RecordedAsync(command.OperationId))
+            {
+                throw SettledAlready(command.OperationId);
+            }
+
             // Refused before anything changes: a payout never holds money the seller does not have.
             return new ReserveFundsResult(ReserveFundsOutcome.InsufficientFunds, 0, available);
         }
 
         var currency = Currency.Get(command.Currency);
-        await ApplyAsync(new MoveFunds(command.OperationId, new Money(amount, currency), WalletBucket.Available, WalletBucket.Reserved), merchantId: null);
+        var reserved = await ApplyAsync(new MoveFunds(command.OperationId, new Money(amount, currency), WalletBucket.Available, WalletBucket.Reserved), merchantId: null);
+        if (reserved.Outcome == WalletOperationOutcome.AlreadyApplied)
+        {
+            // Applied, yet held by no reservation: it has settled (only the table knew).
+            throw SettledAlready(command.OperationId);
+        }
+
         return new ReserveFundsResult(ReserveFundsOutcome.Reserved, amount, available - amount);
     }
 
+    /// <summary>Reserved and settled since: the payout that asks again is past its reservation and knows its amount.</summary>
+    private InvalidOperationException SettledAlready(string operationId) =>
+        new($"Reservation {operationId} of {this.GetPrimaryKeyString()} is settled already.");
+
     /// <summary>
     /// The one way a balance changes: once per operation id, refused before anything changes when it would take a bucket
-    /// below what it may hold, and undone in memory when it could not be stored.
+    /// below what it may hold (unless it is a retry of one applied), and undone in memory when it could not be stored.
     /// </summary>
     private async Task<WalletOperationResult> ApplyAsync(MoveFunds move, string? merchantId)
     {
@@ -123,14 +147,15 @@ internal sealed class SellerWalletGrain(
             || reservation.Currency != currency || reservation.AmountMinor != move.Amount.Minor))
         {
             // A payout settles exactly what it reserved: anything else is a bug, never a partial release.
-            throw new InvalidOperationException($"Wallet {this.GetPrimaryKeyString()} holds no reservation {settled} of {move.Amount} to settle ({move.OperationId}).");
+            return await RefuseAsync(move.OperationId,
+                $"Wallet {this.GetPrimaryKeyString()} holds no reservation {settled} of {move.Amount} to settle ({move.OperationId}).");
         }
 
         if (move.From is { } from && from != WalletBucket.Available && Get(balance, from) < move.Amount.Minor)
         {
             // Refused before anything changes: a move that overtook the one it needs (a refund of money whose failed refund is
             // not credited back yet, say) is retried by its owner until that one has landed. Only available may go below zero.
-            throw new InvalidOperationException(
+            return await RefuseAsync(move.OperationId,
                 $"Wallet {this.GetPrimaryKeyString()} holds {Get(balance, from)} {from} {currency}; cannot take {move.Amount.Minor} ({move.OperationId}).");
         }
 
@@ -162,7 +187,11 @@ internal sealed class SellerWalletGrain(
             wallet.State.Balances[currency] = balance;
             Change(balance, move.From, move.To, move.Amount.Minor);
             wallet.State.MerchantId ??= merchantId;
-            wallet.State.AppliedOperations.Add(move.OperationId);
+            if (!_inTable)
+            {
+                wallet.State.AppliedOperations.Add(move.OperationId);
+            }
+
             if (move.To == WalletBucket.Reserved)
             {
                 wallet.State.Reservations[move.OperationId] = new SellerWalletState.Reservation(currency, move.Amount.Minor);
@@ -183,14 +212,78 @@ internal sealed class SellerWalletGrain(
         }
 
         // Not stored, so not applied: memory must not claim otherwise, or a retry would be taken for a duplicate.
-        ForgetDueOperations();
-        await wallet.WriteOrUndoAsync(this, Undo);
-        _forgettableUnsaved = false;
-        return new WalletOperationResult(WalletOperationOutcome.Applied);
+        return new WalletOperationResult(await StoreAsync(move.OperationId, Undo) ? WalletOperationOutcome.Applied : WalletOperationOutcome.AlreadyApplied);
+    }
+
+    /// <summary>
+    /// A refusal must not refuse a retry of what was applied already (the move it needed may be undone by now, say): with the
+    /// operations in the table only the table knows, so it is asked, on this rare path only.
+    /// </summary>
+    private async Task<WalletOperationResult> RefuseAsync(string operationId, string why) =>
+        _inTable && await RecordedAsync(operationId)
+            ? new WalletOperationResult(WalletOperationOutcome.AlreadyApplied)
+            : throw new InvalidOperationException(why);
+
+    private Task<bool> RecordedAsync(string operationId) => appliedOperations.ContainsAsync(StateName, this.GetGrainId(), operationId);
+
+    /// <summary>
+    /// Writes the state and, with the operations in the table, records <paramref name="operationId"/> in the same statement;
+    /// the ids an earlier build kept in the state move into the table with it. False when the operation was recorded
+    /// already: nothing was written and memory is as stored again. A failed write undoes memory and rethrows.
+    /// </summary>
+    private async Task<bool> StoreAsync(string? operationId, Action undo)
+    {
+        if (!_inTable)
+        {
+            ForgetDueOperations();
+            await wallet.WriteOrUndoAsync(this, undo);
+            _forgettableUnsaved = false;
+            return true;
+        }
+
+        var carried = wallet.State.AppliedOperations.ToArray();
+        var forgettable = wallet.State.ForgettableSince.ToArray();
+        wallet.State.AppliedOperations.Clear();
+        wallet.State.ForgettableSince.Clear();
+        void UndoAll()
+        {
+            undo();
+            wallet.State.AppliedOperations.UnionWith(carried);
+            foreach (var (id, since) in forgettable)
+            {
+                wallet.State.ForgettableSince[id] = since;
+            }
+        }
+
+        var records = new OperationsToRecord(operationId, carried);
+        wallet.State.NextWriteRecords = records;
+        try
+        {
+            await wallet.WriteOrUndoAsync(this, UndoAll);
+        }
+        finally
+        {
+            wallet.State.NextWriteRecords = null;
+        }
+
+        if (records.AppliedBefore)
+        {
+            // A retry whose first write landed (its answer lost, say): the balances already hold it.
+            UndoAll();
+            return false;
+        }
+
+        return true;
     }
 
     public Task ForgetOperationsAsync(IReadOnlyList<string> operationIds)
     {
+        if (_inTable)
+        {
+            // The table keeps every id for good, and those still in the state move there with the next write.
+            return Task.CompletedTask;
+        }
+
         // Only noted: the id is dropped Wallets:ForgetAfter later, by a write that happens anyway (the next change, or the
         // deactivation), so the pay-in path pays no extra write. Keeping an id longer is always safe.
         var now = time.GetUtcNow();

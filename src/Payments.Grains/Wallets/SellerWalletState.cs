@@ -1,8 +1,10 @@
+using Payments.Grains.Storage;
+
 namespace Payments.Grains.Wallets;
 
 // Stored in Orleans' binary format (GrainStateSerializer): an [Id] is the field's name on disk, never to be reused.
 [GenerateSerializer, Alias("Payments.Grains.SellerWalletState")]
-internal sealed class SellerWalletState
+internal sealed class SellerWalletState : IRecordsAppliedOperations
 {
     [Id(0)]
     public string? MerchantId { get; set; }
@@ -14,6 +16,8 @@ internal sealed class SellerWalletState
     /// <summary>
     /// The operations applied that their senders may still send again, so that a retried one is recognised and skipped. A sender
     /// that has stored an operation as applied says so, and it is dropped (the ledger's external id stays the durable record).
+    /// Only with <c>Wallets:RecordOperationsInTable=false</c>, or as an earlier build wrote it: otherwise each operation is a
+    /// row of <c>grain_operations</c>, and the next write moves what is left here into that table.
     /// </summary>
     [Id(2)]
     public HashSet<string> AppliedOperations { get; set; } = new(StringComparer.Ordinal);
@@ -28,6 +32,15 @@ internal sealed class SellerWalletState
     /// </summary>
     [Id(4)]
     public Dictionary<string, DateTimeOffset> ForgettableSince { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// What the next write records (see <see cref="IRecordsAppliedOperations"/>): beside the payload, not in it, so it has no
+    /// [Id]; a field, so it stays out of the JSON format too.
+    /// </summary>
+    [NonSerialized]
+    internal OperationsToRecord? NextWriteRecords;
+
+    OperationsToRecord? IRecordsAppliedOperations.OperationsToRecord => NextWriteRecords;
 
     [GenerateSerializer, Alias("Payments.Grains.WalletReservation")]
     internal sealed record Reservation([property: Id(0)] string Currency, [property: Id(1)] long AmountMinor);

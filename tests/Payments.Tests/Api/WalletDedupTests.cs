@@ -6,7 +6,11 @@ using Payments.Tests.Infrastructure;
 
 namespace Payments.Tests.Api;
 
-/// <summary>A wallet remembers only the operations that may still come again, not every one it ever applied.</summary>
+/// <summary>
+/// With its operation ids in its state (Wallets:RecordOperationsInTable=false, for rolling upgrades), a wallet remembers only
+/// the operations that may still come again, not every one it ever applied. The default, the ids in grain_operations:
+/// WalletOperationsTests.
+/// </summary>
 [Collection(AbandonedPaymentsCollection.Name)]
 public sealed class WalletDedupTests(AbandonedPaymentsFixture fixture)
 {
