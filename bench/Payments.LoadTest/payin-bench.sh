@@ -8,13 +8,18 @@
 #   bench/Payments.LoadTest/payin-bench.sh                                   # 64x5000 1x500 16x500x10
 #   bench/Payments.LoadTest/payin-bench.sh 16x300 1x100 16x50x10 -- --pgbench-seconds 5
 #   bench/Payments.LoadTest/payin-bench.sh 64x300000 -- --rss-at 100000,300000
+# PAYIN_PSP=apart runs the PSP simulator as a process of its own, as a real PSP is: the server's RSS and CPU are then the
+# server's alone (the simulator keeps every payment it saw in memory), and the simulator's CPU shows as other processes.
 # Exits 0 when every run passed (each checkout SUCCEEDED, invariants ok); targets missed do not change that.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 # PAYMENTS_SERVER_DLL runs another build of the server (an A/B against an older commit) with this bench.
 server="${PAYMENTS_SERVER_DLL:-$root/src/Payments.Server/bin/Release/net10.0/Payments.Server.dll}"
 bench="$root/bench/Payments.LoadTest/bin/Release/net10.0/Payments.LoadTest.dll"
-for dll in "$server" "$bench"; do
+simulator="$root/src/Payments.PspSimulator/bin/Release/net10.0/Payments.PspSimulator.dll"
+psp="${PAYIN_PSP:-in-process}"
+[[ "$psp" == in-process || "$psp" == apart ]] || { echo "PAYIN_PSP is in-process or apart, not $psp" >&2; exit 2; }
+for dll in "$server" "$bench" $([[ "$psp" == apart ]] && echo "$simulator"); do
   if [[ ! -f "$dll" ]]; then
     echo "missing $dll: run 'dotnet build -c Release PaymentsOrleans.sln && dotnet build -c Release bench/Payments.LoadTest' first" >&2
     exit 2
@@ -35,7 +40,7 @@ done
 api_port=17080; psp_port=17090; silo_port=17111; gateway_port=17300
 url="http://127.0.0.1:$api_port"
 data="$(mktemp -d /tmp/payments-payin-XXXXXX)"
-server_pid=""
+server_pid=""; simulator_pid=""
 stop() {
   if [[ -n "$server_pid" ]] && kill -0 "$server_pid" 2>/dev/null; then
     # SIGTERM: the server stops its host, then its private PostgreSQL (LocalPostgres on dispose).
@@ -49,6 +54,7 @@ stop() {
     if [[ $EUID -eq 0 ]]; then runuser -u nobody -- "$pg_ctl" stop -D "$data/postgres" -m fast -w >/dev/null 2>&1 || true
     else "$pg_ctl" stop -D "$data/postgres" -m fast -w >/dev/null 2>&1 || true; fi
   fi
+  [[ -n "$simulator_pid" ]] && kill -TERM "$simulator_pid" 2>/dev/null || true
   rm -rf "$data"
   echo "stopped the server, deleted $data"
 }
@@ -56,8 +62,17 @@ trap stop EXIT
 trap 'exit 130' INT TERM
 
 # The daily reconciliation would fetch yesterday's report from the simulator in the middle of a measured run.
+psp_args=()
+if [[ "$psp" == apart ]]; then
+  secret="whsec_payin_bench_apart"; mkdir -p "$data/psp"
+  dotnet "$simulator" --urls "http://127.0.0.1:$psp_port" --data-dir "$data/psp" \
+    --webhook-url "$url/v1/psp/webhooks" --webhook-secret "$secret" >"$data/psp.log" 2>&1 &
+  simulator_pid=$!
+  psp_args=(--Server:RunPspSimulator=false --Psp:WebhookSecrets:0="$secret")
+  echo "PSP simulator apart: pid $simulator_pid at http://127.0.0.1:$psp_port"
+fi
 dotnet "$server" --Database:DataDirectory="$data" --urls "$url" --Psp:BaseUrl="http://127.0.0.1:$psp_port" \
-  --Server:SiloPort=$silo_port --Server:GatewayPort=$gateway_port --Reconciliation:DailyRuns=false >"$data/server.log" 2>&1 &
+  --Server:SiloPort=$silo_port --Server:GatewayPort=$gateway_port --Reconciliation:DailyRuns=false "${psp_args[@]}" >"$data/server.log" 2>&1 &
 server_pid=$!
 for i in $(seq 1 360); do
   [[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health/ready" 2>/dev/null || true)" == 200 ]] && break
