@@ -13,7 +13,7 @@ CREATE TABLE grain_operations (
 );
 
 -- The write of sql/0011 that applies an operation: nothing is written, and -1 answered, when the operation is recorded
--- already; otherwise the state is written and, only if its version check passed, the operation recorded with it. The
+-- already (NULL, the version check's answer, when the writer's version is stale); otherwise the state is written and, only if its version check passed, the operation recorded with it. The
 -- ids a payload of an earlier build carried (p_carried_over) are recorded first, whatever the outcome: they were applied.
 -- A race on the same operation cannot record it twice: only one writer's version check passes, and the insert below has
 -- no ON CONFLICT, so a duplicate would fail the whole write rather than pass unseen.
@@ -35,7 +35,16 @@ BEGIN
     IF p_operation_id IS NOT NULL AND EXISTS (
         SELECT 1 FROM grain_operations
          WHERE service_id = p_service_id AND grain_type = p_grain_type AND grain_key = p_grain_key AND operation_id = p_operation_id) THEN
-        RETURN -1;
+        -- Applied before: -1 only to the writer whose version is current. A stale one (another activation has written
+        -- since) gets the version check's NULL, as any write of its would, and so learns to read afresh.
+        IF p_expected_version IS NOT DISTINCT FROM (
+            SELECT version FROM orleans_grain_state
+             WHERE grain_id_hash = p_grain_id_hash AND grain_type_hash = p_grain_type_hash
+               AND service_id = p_service_id AND grain_id_n0 = p_grain_id_n0 AND grain_id_n1 = p_grain_id_n1
+               AND grain_type = p_grain_type AND grain_id_ext IS NOT DISTINCT FROM p_grain_id_ext) THEN
+            RETURN -1;
+        END IF;
+        RETURN NULL;
     END IF;
 
     v_new := orleans_grain_state_write(p_service_id, p_grain_type, p_grain_type_hash, p_grain_id_hash, p_grain_id_n0, p_grain_id_n1,

@@ -96,7 +96,7 @@ internal sealed class SellerWalletGrain(
         var amount = command.AmountMinor ?? available;
         if (amount <= 0 || amount > available)
         {
-            if (_inTable && await RecordedAsync(command.OperationId))
+            if (await RecordedAsync(command.OperationId))
             {
                 throw SettledAlready(command.OperationId);
             }
@@ -216,35 +216,37 @@ internal sealed class SellerWalletGrain(
     }
 
     /// <summary>
-    /// A refusal must not refuse a retry of what was applied already (the move it needed may be undone by now, say): with the
-    /// operations in the table only the table knows, so it is asked, on this rare path only.
+    /// A refusal must not refuse a retry of what was applied already (the move it needed may be undone by now, say): the
+    /// table knows every operation (the state only those not forgotten), so it is asked, on this rare path only.
     /// </summary>
     private async Task<WalletOperationResult> RefuseAsync(string operationId, string why) =>
-        _inTable && await RecordedAsync(operationId)
+        await RecordedAsync(operationId)
             ? new WalletOperationResult(WalletOperationOutcome.AlreadyApplied)
             : throw new InvalidOperationException(why);
 
     private Task<bool> RecordedAsync(string operationId) => appliedOperations.ContainsAsync(StateName, this.GetGrainId(), operationId);
 
     /// <summary>
-    /// Writes the state and, with the operations in the table, records <paramref name="operationId"/> in the same statement;
-    /// the ids an earlier build kept in the state move into the table with it. False when the operation was recorded
-    /// already: nothing was written and memory is as stored again. A failed write undoes memory and rethrows.
+    /// Writes the state and records <paramref name="operationId"/> in the same statement, in either mode: so a silo of
+    /// either mode, or one switched from one to the other, knows every operation the other applied. With the operations in
+    /// the table the ids an earlier build kept in the state move into the table with the write. False when the operation
+    /// was recorded already: nothing was written and memory is as stored again. A failed write undoes memory and rethrows.
     /// </summary>
     private async Task<bool> StoreAsync(string? operationId, Action undo)
     {
         if (!_inTable)
         {
             ForgetDueOperations();
-            await wallet.WriteOrUndoAsync(this, undo);
-            _forgettableUnsaved = false;
-            return true;
         }
 
-        var carried = wallet.State.AppliedOperations.ToArray();
-        var forgettable = wallet.State.ForgettableSince.ToArray();
-        wallet.State.AppliedOperations.Clear();
-        wallet.State.ForgettableSince.Clear();
+        var carried = _inTable ? wallet.State.AppliedOperations.ToArray() : [];
+        var forgettable = _inTable ? wallet.State.ForgettableSince.ToArray() : [];
+        if (_inTable)
+        {
+            wallet.State.AppliedOperations.Clear();
+            wallet.State.ForgettableSince.Clear();
+        }
+
         void UndoAll()
         {
             undo();
@@ -273,6 +275,7 @@ internal sealed class SellerWalletGrain(
             return false;
         }
 
+        _forgettableUnsaved = false;
         return true;
     }
 

@@ -16,8 +16,8 @@ internal sealed class SellerWalletState : IRecordsAppliedOperations
     /// <summary>
     /// The operations applied that their senders may still send again, so that a retried one is recognised and skipped. A sender
     /// that has stored an operation as applied says so, and it is dropped (the ledger's external id stays the durable record).
-    /// Only with <c>Wallets:RecordOperationsInTable=false</c>, or as an earlier build wrote it: otherwise each operation is a
-    /// row of <c>grain_operations</c>, and the next write moves what is left here into that table.
+    /// Only with <c>Wallets:RecordOperationsInTable=false</c> (beside the rows of <c>grain_operations</c>, which every write
+    /// records), or as an earlier build wrote it: with true, the next write moves what is left here into that table.
     /// </summary>
     [Id(2)]
     public HashSet<string> AppliedOperations { get; set; } = new(StringComparer.Ordinal);

@@ -13,9 +13,11 @@ public sealed class WalletOptions
 
     /// <summary>
     /// Each applied operation id is a row of <c>grain_operations</c>, written by the statement that writes the wallet, and
-    /// kept for good: the wallet's state holds only its balances and reservations, however busy it is. False keeps the ids in
-    /// the state, forgotten <see cref="ForgetAfter"/> after their senders said so, as builds before this one did: for a
-    /// rolling upgrade from such a build, whose silos read the state alone (turn it on once none is left).
+    /// kept for good: the wallet's state holds only its balances and reservations, however busy it is. False records the
+    /// rows just the same and keeps the ids in the state as well, forgotten <see cref="ForgetAfter"/> after their senders
+    /// said so, as builds before this one did: for a rolling upgrade from such a build, whose silos read the state alone.
+    /// Upgrade with false, then switch to true once no silo of the earlier build is left (silos of either setting may run
+    /// side by side: both record and consult the table). Going back to an earlier build is safe only from false.
     /// </summary>
     public bool RecordOperationsInTable { get; set; } = true;
 }

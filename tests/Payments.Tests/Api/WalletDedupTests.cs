@@ -44,8 +44,19 @@ public sealed class WalletDedupTests(AbandonedPaymentsFixture fixture)
             Assert.DoesNotContain($"payin:{orderId}", stored.Reservations.Keys);
         }
 
+        // Forgotten from the state, never from grain_operations, which this mode records too (so silos of either mode agree).
+        Assert.Equal(5, await RecordedOperationsAsync(seller));
         Assert.Equal(("15.00", "5.00", "0.00", "0.00"), await _merchant.WalletAsync(seller));
         await _operator.AssertInvariantsAsync();
+    }
+
+    private async Task<long> RecordedOperationsAsync(string seller)
+    {
+        await using var connection = new NpgsqlConnection(fixture.Server.Server.DatabaseConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM grain_operations WHERE grain_type = 'wallet' AND grain_key = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = seller });
+        return (long)(await command.ExecuteScalarAsync())!;
     }
 
     /// <summary>The wallet as its row holds it, read with the silo's own grain state serializer.</summary>

@@ -55,10 +55,12 @@ public sealed class WalletOperationsTests(ClusterFixture fixture)
         Assert.Equal(WalletOperationOutcome.AlreadyApplied, (await wallet.MoveAsync(fulfil)).Outcome);
         Assert.Equal(WalletOperationOutcome.AlreadyApplied, (await wallet.MoveAsync(paid)).Outcome);
         // The settled payout asking to reserve again is a bug, whether nothing is available or enough is.
-        await Assert.ThrowsAsync<InvalidOperationException>(() => wallet.ReserveAsync(new ReserveFunds(payoutId, "USD", AmountMinor: null)));
+        var withNothing = await Assert.ThrowsAsync<InvalidOperationException>(() => wallet.ReserveAsync(new ReserveFunds(payoutId, "USD", AmountMinor: null)));
         await wallet.CreditPendingAsync(new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(300, Usd)));
         await wallet.MoveAsync(new MoveFunds(Ids.New("op"), new Money(300, Usd), WalletBucket.Pending, WalletBucket.Available));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => wallet.ReserveAsync(new ReserveFunds(payoutId, "USD", 300)));
+        var withEnough = await Assert.ThrowsAsync<InvalidOperationException>(() => wallet.ReserveAsync(new ReserveFunds(payoutId, "USD", 300)));
+        Assert.Contains("is settled already", withNothing.Message);
+        Assert.Contains("is settled already", withEnough.Message);
 
         await fixture.Cluster.DeactivateAsync(wallet);
         var balance = Assert.Single((await wallet.GetAsync()).Balances);
@@ -117,6 +119,39 @@ public sealed class WalletOperationsTests(ClusterFixture fixture)
         Assert.Equal([credit.OperationId], await RecordedAsync(seller));
         var (stored, version) = await StoredAsync(seller);
         Assert.Equal((1_234L, 2), (stored.Balances["USD"].Pending, version));
+    }
+
+    [Fact]
+    public async Task A_wallet_activation_another_write_has_overtaken_records_nothing_and_learns_it_is_stale_even_for_a_retry()
+    {
+        var seller = Ids.New("seller");
+        var wallet = Wallet(seller);
+        var first = new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(1_000, Usd));
+        await wallet.CreditPendingAsync(first);
+        var second = new CreditPendingFunds(Ids.New("op"), "merchant_a", new Money(70, Usd));
+
+        // As if another activation had written the wallet since: this one holds version 1, the row is at 2.
+        await BumpVersionAsync(seller);
+        await Assert.ThrowsAnyAsync<Exception>(() => wallet.CreditPendingAsync(second));
+        Assert.Equal([first.OperationId], await RecordedAsync(seller));
+
+        // A retry reaching a stale activation fails as any of its writes would, rather than be answered from stale balances.
+        Assert.Equal(WalletOperationOutcome.AlreadyApplied, (await wallet.CreditPendingAsync(first)).Outcome);
+        await BumpVersionAsync(seller);
+        await Assert.ThrowsAnyAsync<Exception>(() => wallet.CreditPendingAsync(first));
+
+        Assert.Equal(WalletOperationOutcome.Applied, (await wallet.CreditPendingAsync(second)).Outcome);
+        Assert.Equal(WalletOperationOutcome.AlreadyApplied, (await wallet.CreditPendingAsync(first)).Outcome);
+        var (stored, version) = await StoredAsync(seller);
+        Assert.Equal((1_070L, 4), (stored.Balances["USD"].Pending, version));
+        Assert.Equal(2, (await RecordedAsync(seller)).Count);
+    }
+
+    private async Task BumpVersionAsync(string seller)
+    {
+        await using var command = fixture.Database.CreateCommand("UPDATE orleans_grain_state SET version = version + 1 WHERE grain_type = 'wallet' AND grain_id_ext = $1");
+        command.Parameters.Add(new NpgsqlParameter { Value = seller });
+        Assert.Equal(1, await command.ExecuteNonQueryAsync());
     }
 
     private ISellerWalletGrain Wallet(string seller) => fixture.Cluster.Client.GetGrain<ISellerWalletGrain>(seller);
