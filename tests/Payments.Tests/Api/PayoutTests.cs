@@ -47,7 +47,7 @@ public sealed class PayoutTests(ServerFixture fixture)
         var paid = await WaitForStatusAsync(payoutId, "PAID");
         Assert.Equal(["PENDING", "IN_TRANSIT", "PAID"], paid.GetProperty("history").EnumerateArray().Select(entry => entry.Str("status")));
         await WaitForWalletAsync(seller, ("0.00", "40.00", "0.00", "60.00"));
-        Assert.Equal(["payout", "payout_paid"], await PayoutBookingsAsync(payoutId));
+        Assert.Equal(["payout", "payout_paid"], await BookedAsync(payoutId, 2));
         Assert.Equal(("-40.00", "0.00"), (await _operator.LedgerNetAsync($"seller_payable:{seller}:available"), await _operator.LedgerNetAsync($"seller_payable:{seller}:reserved")));
         using var psp = fixture.Server.CreatePspClient();
         var atPsp = Assert.Single(await psp.PspPayoutsForAsync(payoutId));
@@ -73,7 +73,7 @@ public sealed class PayoutTests(ServerFixture fixture)
         var failed = await WaitForStatusAsync(payoutId, "FAILED");
         Assert.Equal("account_closed", failed.GetProperty("failure").Str("code"));
         await WaitForWalletAsync(seller, ("0.00", "80.00", "0.00", "0.00"));
-        Assert.Equal(["payout", "payout_failed"], await PayoutBookingsAsync(payoutId));
+        Assert.Equal(["payout", "payout_failed"], await BookedAsync(payoutId, 2));
         Assert.Equal("-80.00", await _operator.LedgerNetAsync($"seller_payable:{seller}:available"));
         using var psp = fixture.Server.CreatePspClient();
         Assert.Equal("failed", Assert.Single(await psp.PspPayoutsForAsync(payoutId)).Str("status"));
@@ -257,7 +257,7 @@ public sealed class PayoutTests(ServerFixture fixture)
         await WaitForWalletAsync(seller, ("0.00", "0.00", "0.00", "20.00"));
         using var psp = fixture.Server.CreatePspClient();
         Assert.Single(await psp.PspPayoutsForAsync(payoutId));
-        Assert.Equal(["payout", "payout_paid"], await PayoutBookingsAsync(payoutId));
+        Assert.Equal(["payout", "payout_paid"], await BookedAsync(payoutId, 2));
         await _operator.AssertInvariantsAsync();
         foreach (var response in responses)
         {
@@ -417,6 +417,13 @@ public sealed class PayoutTests(ServerFixture fixture)
 
     private Task WaitForWalletAsync(string seller, (string, string, string, string) expected) =>
         Eventually.MatchesAsync(() => _merchant.WalletAsync(seller), balances => balances == expected, TimeSpan.FromSeconds(20), $"{seller}'s wallet to be {expected}");
+
+    /// <summary>
+    /// The payout's bookings once there are <paramref name="count"/>: the payout applies its wallet move and its booking side
+    /// by side, so the wallet showing the move says nothing yet of the ledger.
+    /// </summary>
+    private Task<string[]> BookedAsync(string payoutId, int count) =>
+        Eventually.MatchesAsync(() => PayoutBookingsAsync(payoutId), kinds => kinds.Length >= count, TimeSpan.FromSeconds(10), $"{payoutId} booked {count} times");
 
     private async Task<string[]> PayoutBookingsAsync(string payoutId) =>
         (await _operator.GetJsonAsync($"/v1/ledger/transactions?payout_id={payoutId}")).GetProperty("transactions").EnumerateArray().Select(transaction => transaction.Str("kind")).ToArray();
