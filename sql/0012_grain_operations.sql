@@ -13,8 +13,9 @@ CREATE TABLE grain_operations (
 );
 
 -- The write of sql/0011 that applies an operation: nothing is written, and -1 answered, when the operation is recorded
--- already (NULL, the version check's answer, when the writer's version is stale); otherwise the state is written and, only if its version check passed, the operation recorded with it. The
--- ids a payload of an earlier build carried (p_carried_over) are recorded first, whatever the outcome: they were applied.
+-- already (NULL, the version check's answer, when the writer's version is stale); otherwise the state is written and,
+-- only if its version check passed, the operation recorded with it. The ids a payload of an earlier build carried
+-- (p_carried_over) are recorded first, whatever the outcome: they were applied.
 -- A race on the same operation cannot record it twice: only one writer's version check passes, and the insert below has
 -- no ON CONFLICT, so a duplicate would fail the whole write rather than pass unseen.
 CREATE FUNCTION orleans_grain_state_write_applying(

@@ -234,17 +234,17 @@ internal sealed class SellerWalletGrain(
     /// </summary>
     private async Task<bool> StoreAsync(string? operationId, Action undo)
     {
-        if (!_inTable)
-        {
-            ForgetDueOperations();
-        }
-
-        var carried = _inTable ? wallet.State.AppliedOperations.ToArray() : [];
-        var forgettable = _inTable ? wallet.State.ForgettableSince.ToArray() : [];
+        string[] carried = [];
+        KeyValuePair<string, DateTimeOffset>[] forgettable = [];
         if (_inTable)
         {
+            (carried, forgettable) = (wallet.State.AppliedOperations.ToArray(), wallet.State.ForgettableSince.ToArray());
             wallet.State.AppliedOperations.Clear();
             wallet.State.ForgettableSince.Clear();
+        }
+        else
+        {
+            ForgetDueOperations();
         }
 
         void UndoAll()

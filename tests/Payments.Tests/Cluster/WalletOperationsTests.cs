@@ -135,8 +135,9 @@ public sealed class WalletOperationsTests(ClusterFixture fixture)
         await Assert.ThrowsAnyAsync<Exception>(() => wallet.CreditPendingAsync(second));
         Assert.Equal([first.OperationId], await RecordedAsync(seller));
 
-        // A retry reaching a stale activation fails as any of its writes would, rather than be answered from stale balances.
+        // The failed activation is gone: a fresh one answers the retry from the table.
         Assert.Equal(WalletOperationOutcome.AlreadyApplied, (await wallet.CreditPendingAsync(first)).Outcome);
+        // A retry reaching a stale activation fails as any of its writes would, rather than be answered from stale balances.
         await BumpVersionAsync(seller);
         await Assert.ThrowsAnyAsync<Exception>(() => wallet.CreditPendingAsync(first));
 
