@@ -7,6 +7,7 @@ using Payments.Core.Reconciliation;
 using Payments.Grains;
 using Payments.Reconciliation.Runs;
 using Payments.Server.Cluster;
+using Payments.Server.Dashboard;
 
 namespace Payments.Server.Hosting;
 
@@ -40,6 +41,7 @@ public static class ClusterHosting
         // Grain calls carry the caller's trace: a request's span and the grain calls it makes are one trace.
         silo.AddActivityPropagation();
         silo.Configure<ClusterOptions>(cluster => (cluster.ClusterId, cluster.ServiceId) = (options.ClusterId, options.ServiceId));
+        silo.Configure<GrainDirectoryOptions>(directory => directory.CacheSize = options.GrainDirectoryCacheSize);
         if (standalone)
         {
             if (options.AdvertisedAddress is { Length: > 0 } advertised)
@@ -54,6 +56,7 @@ public static class ClusterHosting
                 silo.ConfigureEndpoints(IPAddress.Loopback, options.SiloPort, options.GatewayPort);
             }
             silo.AddDashboard(dashboard => dashboard.CounterUpdateIntervalMs = (int)Math.Max(1000, options.DashboardCounterInterval.TotalMilliseconds));
+            DashboardCollectInterval.Apply(silo.Services, options.DashboardCounterInterval);
             // Test clusters keep Orleans' own membership timing; a real cluster declares a dead silo dead within seconds.
             silo.ConfigureFailover();
         }
