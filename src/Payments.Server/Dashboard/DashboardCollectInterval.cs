@@ -11,7 +11,8 @@ namespace Payments.Server.Dashboard;
 /// The dashboard (Microsoft.Orleans.Dashboard 10) builds its own OpenTelemetry meter provider over every Orleans instrument
 /// and exports it every 1000 ms, an <c>internal init</c> property of its internal <c>DashboardHost</c> that no option
 /// reaches. Several of those instruments walk tables as large as the activations, and a CPU profile of the bench put the
-/// collection at 6 % of the server's CPU. We register the host ourselves, built the way the container would and then given
+/// collection at 6 % of the server's CPU (with the grain directory cache bounded as well, a 100 000-order run went from
+/// 3.14 to 2.71 ms of server CPU per order). We register the host ourselves, built the way the container would and then given
 /// the interval. If a dashboard version renames either, nothing is replaced and the dashboard keeps its own second; the
 /// test of this class fails, so an upgrade notices.
 /// </remarks>
@@ -22,12 +23,12 @@ internal static class DashboardCollectInterval
     internal static readonly PropertyInfo? IntervalProperty =
         HostType?.GetProperty("ExportIntervalMilliseconds", BindingFlags.Instance | BindingFlags.NonPublic);
 
-    /// <summary>Call after <c>AddDashboard</c>. Returns whether the interval could be set.</summary>
-    public static bool Apply(IServiceCollection services, TimeSpan interval)
+    /// <summary>Call after <c>AddDashboard</c>.</summary>
+    public static void Apply(IServiceCollection services, TimeSpan interval)
     {
         if (HostType is not { } hostType || IntervalProperty is not { } property)
         {
-            return false;
+            return;
         }
 
         var index = -1;
@@ -42,7 +43,7 @@ internal static class DashboardCollectInterval
 
         if (index < 0)
         {
-            return false;
+            return;
         }
 
         var milliseconds = (int)Math.Max(1000, interval.TotalMilliseconds);
@@ -52,6 +53,5 @@ internal static class DashboardCollectInterval
             property.SetValue(host, milliseconds);
             return host;
         });
-        return true;
     }
 }
