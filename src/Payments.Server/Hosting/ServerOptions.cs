@@ -45,8 +45,8 @@ public sealed class ServerOptions
     /// <summary>
     /// How many grain locations the silo's directory cache holds. Orleans' default is a million, and the cache keeps the
     /// location of every grain it was asked about until that limit pushes it out, also of grains long collected: with a
-    /// grain per order, per checkout and per idempotency key the server's memory grew with every order for a million
-    /// entries. A bound near the live activations keeps it flat; a miss costs one directory lookup.
+    /// grain per order, per checkout and per idempotency key it held 229 000 entries at 80 000 orders and would grow
+    /// through a million. A bound near the live activations caps that; a miss costs one directory lookup.
     /// </summary>
     public int GrainDirectoryCacheSize { get; set; } = 100_000;
 
