@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Dashboard;
 
 namespace Payments.Server.Dashboard;
@@ -23,35 +24,20 @@ internal static class DashboardCollectInterval
     internal static readonly PropertyInfo? IntervalProperty =
         HostType?.GetProperty("ExportIntervalMilliseconds", BindingFlags.Instance | BindingFlags.NonPublic);
 
-    /// <summary>Call after <c>AddDashboard</c>.</summary>
-    public static void Apply(IServiceCollection services, TimeSpan interval)
+    /// <summary>Call after <c>AddDashboard</c>, with the interval its options were given (at least 1000 ms).</summary>
+    public static void Apply(IServiceCollection services, int intervalMilliseconds)
     {
-        if (HostType is not { } hostType || IntervalProperty is not { } property)
+        if (HostType is not { } hostType || IntervalProperty is not { } property
+            || !services.Any(service => service.ServiceType == hostType && service.ImplementationType == hostType))
         {
             return;
         }
 
-        var index = -1;
-        for (var i = 0; i < services.Count; i++)
-        {
-            if (services[i].ServiceType == hostType && services[i].ImplementationType == hostType)
-            {
-                index = i;
-                break;
-            }
-        }
-
-        if (index < 0)
-        {
-            return;
-        }
-
-        var milliseconds = (int)Math.Max(1000, interval.TotalMilliseconds);
-        services[index] = ServiceDescriptor.Singleton(hostType, provider =>
+        services.Replace(ServiceDescriptor.Singleton(hostType, provider =>
         {
             var host = ActivatorUtilities.CreateInstance(provider, hostType);
-            property.SetValue(host, milliseconds);
+            property.SetValue(host, intervalMilliseconds);
             return host;
-        });
+        }));
     }
 }

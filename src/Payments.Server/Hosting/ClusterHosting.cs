@@ -55,8 +55,9 @@ public static class ClusterHosting
             {
                 silo.ConfigureEndpoints(IPAddress.Loopback, options.SiloPort, options.GatewayPort);
             }
-            silo.AddDashboard(dashboard => dashboard.CounterUpdateIntervalMs = (int)Math.Max(1000, options.DashboardCounterInterval.TotalMilliseconds));
-            DashboardCollectInterval.Apply(silo.Services, options.DashboardCounterInterval);
+            var dashboardInterval = (int)Math.Max(1000, options.DashboardCounterInterval.TotalMilliseconds);
+            silo.AddDashboard(dashboard => dashboard.CounterUpdateIntervalMs = dashboardInterval);
+            DashboardCollectInterval.Apply(silo.Services, dashboardInterval);
             // Test clusters keep Orleans' own membership timing; a real cluster declares a dead silo dead within seconds.
             silo.ConfigureFailover();
         }
